@@ -1,0 +1,194 @@
+// Page faults (mm/memory.c handle_mm_fault and arch/x86/mm/fault.c): resolve an access to a
+// frame, or to the signal Linux would raise. User and kernel mode differ only in what a failure
+// becomes: a signal for the program, EFAULT for the syscall that touched user memory.
+import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from './frames.js';
+import type { Mm } from './mm.js';
+import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
+import type { ShmemFile } from './shmem.js';
+import { thpFaultEligible } from './thp.js';
+import { HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
+import { VM_EXEC, VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+
+/** Fault outcomes: resolvePage returns a frame (> 0) or one of these. */
+export const FAULT_SEGV_MAPERR = -1;
+export const FAULT_SEGV_ACCERR = -2;
+export const FAULT_SIGBUS = -3;
+export const FAULT_HWPOISON = -4;
+/** A userfaultfd fault no monitor resolved: the thread would sleep forever. */
+export const FAULT_HANG = -5;
+/** The monitor resolved the fault; try the access again. */
+export const FAULT_RETRY = -6;
+
+/** access_error (arch/x86/mm/fault.c): on x86 any of read/write/exec permits a read. */
+function accessError(vma: Vma, write: boolean): boolean {
+  if (write) return (vma.flags & VM_WRITE) === 0;
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+}
+
+/**
+ * The frame that backs addr for this access, faulting as needed: a frame number, ZERO_PFN for
+ * reads of zero pages, or a negative FAULT_* code. Counts mmap_lock use as Linux 6.18 does: a
+ * fault runs under the per-VMA lock and falls back to mmap_lock for reading when the address
+ * has no VMA or the VMA still needs its anon_vma.
+ */
+export function resolvePage(mm: Mm, addr: number, write: boolean, kernel: boolean): number {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const vma = mm.vmas.find(addr);
+    if (!vma) {
+      if (attempt === 0) mm.lock.read();
+      mm.faults.sigsegv++;
+      return FAULT_SEGV_MAPERR;
+    }
+    if (accessError(vma, write)) {
+      if (attempt === 0) mm.lock.vma();
+      mm.faults.sigsegv++;
+      return FAULT_SEGV_ACCERR;
+    }
+    const e = mm.pt.pmd(addr);
+    const idx = Math.floor(addr / 4096) & (HPAGE_PMD_NR - 1);
+    let v = 0;
+    let ptef = 0;
+    if (e) {
+      if (e.huge !== 0) {
+        if (!write) return e.huge === HUGE_ZERO ? ZERO_PFN : e.huge + idx;
+        if (e.huge > 0 && !(e.hugeFlags & PTEF_UFFD_WP && vma.flags & VM_UFFD_WP)) return e.huge + idx;
+        const r = hugeWriteFault(mm, vma, addr, kernel);
+        if (r === FAULT_RETRY) continue;
+        return r;
+      }
+      if (e.pte) {
+        v = e.pte[idx];
+        ptef = e.pteFlags![idx];
+      }
+    }
+    if (v > 0) {
+      if (!write) return v;
+      const wp = ptef & PTEF_UFFD_WP && vma.flags & VM_UFFD_WP;
+      const cow = v === ZERO_PFN || (!vma.isShared && !(mm.frames.flags(v) & FRAME_ANON));
+      if (!wp && !cow) {
+        if (mm.frames.flags(v) & FRAME_LAZYFREE) mm.frames.setFlags(v, 0, FRAME_LAZYFREE);
+        return v;
+      }
+      mm.kernel.count('pgfault');
+      const r = wp ? userfault(mm, vma, addr, VM_UFFD_WP, write, kernel) : cowFault(mm, vma, addr, v);
+      if (r === FAULT_RETRY) continue;
+      return r;
+    }
+    mm.kernel.count('pgfault');
+    if (v === PTE_GUARD) {
+      mm.lock.vma();
+      mm.faults.sigsegv++;
+      return FAULT_SEGV_MAPERR;
+    }
+    if (v === PTE_POISON) {
+      mm.lock.vma();
+      mm.faults.sigbus++;
+      return FAULT_HWPOISON;
+    }
+    if (v === PTE_WP_MARKER && write && vma.flags & VM_UFFD_WP) {
+      const r = userfault(mm, vma, addr, VM_UFFD_WP, write, kernel);
+      if (r === FAULT_RETRY) continue;
+      return r;
+    }
+    const r = vma.file ? fileFault(mm, vma, addr, write, kernel) : anonFault(mm, vma, addr, write, kernel);
+    if (r === FAULT_RETRY) continue;
+    return r;
+  }
+  return FAULT_HANG;
+}
+
+function userfault(mm: Mm, vma: Vma, addr: number, reason: number, write: boolean, kernel: boolean): number {
+  mm.faults.userfault++;
+  if (!mm.userfault) return FAULT_SIGBUS;
+  return mm.userfault.fault(vma, addr, reason, write, kernel);
+}
+
+/** do_anonymous_page / do_huge_pmd_anonymous_page. */
+function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean): number {
+  if (vma.flags & VM_UFFD_MISSING) {
+    mm.lock.vma();
+    return userfault(mm, vma, addr, VM_UFFD_MISSING, write, kernel);
+  }
+  const e = mm.pt.pmd(addr);
+  if (!e && thpFaultEligible(mm, vma, addr)) {
+    // the huge paths prepare the anon_vma even for the huge zero page
+    if (mm.anonVmaPrepare(vma)) mm.lock.read();
+    else mm.lock.vma();
+    if (!write && mm.kernel.settings.thpUseZeroPage) {
+      mm.kernel.useHugeZero();
+      mm.installHugePmd(addr, HUGE_ZERO);
+      mm.faults.hugeZero++;
+      return FAULT_RETRY;
+    }
+    mm.installHugePmd(addr, mm.frames.allocHuge(FRAME_ANON));
+    mm.kernel.count('thp_fault_alloc');
+    mm.faults.thp++;
+    return FAULT_RETRY;
+  }
+  if (!write) {
+    mm.lock.vma();
+    mm.installPte(addr, ZERO_PFN);
+    mm.faults.zero++;
+    return FAULT_RETRY;
+  }
+  if (mm.anonVmaPrepare(vma)) mm.lock.read();
+  else mm.lock.vma();
+  mm.installPte(addr, mm.frames.alloc(FRAME_ANON));
+  mm.faults.anon++;
+  return FAULT_RETRY;
+}
+
+/** do_wp_page: a private copy of a zero page or of a file page. */
+function cowFault(mm: Mm, vma: Vma, addr: number, old: number): number {
+  if (mm.anonVmaPrepare(vma)) mm.lock.read();
+  else mm.lock.vma();
+  const pfn = mm.frames.alloc(FRAME_ANON);
+  if (old !== ZERO_PFN) mm.frames.copy(pfn, old);
+  mm.installPte(addr, pfn);
+  mm.faults.cow++;
+  return FAULT_RETRY;
+}
+
+/**
+ * A write to a PMD mapping that cannot take it: the huge zero page becomes a freshly allocated
+ * THP (do_huge_zero_wp_pmd, Linux 6.11+), a uffd-wp protected THP goes to the monitor.
+ */
+function hugeWriteFault(mm: Mm, vma: Vma, addr: number, kernel: boolean): number {
+  mm.kernel.count('pgfault');
+  const e = mm.pt.pmd(addr)!;
+  if (e.huge > 0) return userfault(mm, vma, addr, VM_UFFD_WP, true, kernel);
+  mm.lock.vma();
+  e.huge = 0;
+  mm.installHugePmd(addr, mm.frames.allocHuge(FRAME_ANON));
+  mm.kernel.count('thp_fault_alloc');
+  mm.faults.thp++;
+  return FAULT_RETRY;
+}
+
+/** shmem_fault and the private-file COW on top of it. */
+function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean): number {
+  mm.lock.vma();
+  const file = vma.file as ShmemFile;
+  const pgoff = vma.pgoffOf(addr);
+  if (pgoff * 4096 >= file.size) {
+    mm.faults.sigbus++;
+    return FAULT_SIGBUS; // beyond EOF
+  }
+  const pfn = file.pages.get(pgoff);
+  if (pfn === undefined && vma.flags & VM_UFFD_MISSING) return userfault(mm, vma, addr, VM_UFFD_MISSING, write, kernel);
+  if (pfn !== undefined && vma.flags & VM_UFFD_MINOR) return userfault(mm, vma, addr, VM_UFFD_MINOR, write, kernel);
+  const page = file.page(mm.frames, pgoff, true);
+  mm.faults.file++;
+  if (vma.isShared || !write) {
+    mm.frames.get(page);
+    mm.installPte(addr, page);
+    return FAULT_RETRY;
+  }
+  mm.anonVmaPrepare(vma);
+  const copy = mm.frames.alloc(FRAME_ANON);
+  mm.frames.copy(copy, page);
+  mm.installPte(addr, copy);
+  return FAULT_RETRY;
+}
+
+export { PMD_SIZE };

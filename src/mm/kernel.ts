@@ -1,0 +1,76 @@
+// The machine-wide part of the simulated kernel: physical memory, the sysfs/sysctl knobs that
+// decide THP and VMA-count behaviour, and /proc/vmstat counters.
+import { FrameTable } from './frames.js';
+
+export type ThpMode = 'always' | 'madvise' | 'never';
+
+export interface KernelSettings {
+  /** /sys/kernel/mm/transparent_hugepage/enabled. @defaultValue 'madvise' (the recorded machine) */
+  thpEnabled: ThpMode;
+  /** /sys/kernel/mm/transparent_hugepage/use_zero_page. @defaultValue true */
+  thpUseZeroPage: boolean;
+  /** vm.max_map_count. @defaultValue 65530 */
+  maxMapCount: number;
+  /** khugepaged/max_ptes_none: empty PTEs khugepaged may fill in a collapse. @defaultValue 511 */
+  khugepagedMaxPtesNone: number;
+  /** khugepaged/max_ptes_shared. @defaultValue 256 */
+  khugepagedMaxPtesShared: number;
+  /** khugepaged/pages_to_scan: pages one khugepaged pass looks at. @defaultValue 4096 */
+  khugepagedPagesToScan: number;
+}
+
+export const DEFAULT_SETTINGS: KernelSettings = {
+  thpEnabled: 'madvise',
+  thpUseZeroPage: true,
+  maxMapCount: 65530,
+  khugepagedMaxPtesNone: 511,
+  khugepagedMaxPtesShared: 256,
+  khugepagedPagesToScan: 4096,
+};
+
+/** The /proc/vmstat event counters the simulator maintains, with the kernel's names. */
+export const VMSTAT_EVENTS = [
+  'pgfault',
+  'pgmajfault',
+  'pgfree',
+  'pglazyfree',
+  'thp_fault_alloc',
+  'thp_fault_fallback',
+  'thp_collapse_alloc',
+  'thp_collapse_alloc_failed',
+  'thp_split_page',
+  'thp_split_pmd',
+  'thp_zero_page_alloc',
+  'thp_zero_page_alloc_failed',
+] as const;
+export type VmstatEvent = (typeof VMSTAT_EVENTS)[number];
+
+export class Kernel {
+  readonly frames = new FrameTable();
+  readonly settings: KernelSettings;
+  readonly vmstat: Record<VmstatEvent, number>;
+  /** Whether the huge zero page has been allocated (it is, lazily, on first use). */
+  hugeZeroAllocated = false;
+  private nextInode = 1000;
+
+  constructor(settings: Partial<KernelSettings> = {}) {
+    this.settings = { ...DEFAULT_SETTINGS, ...settings };
+    this.vmstat = Object.fromEntries(VMSTAT_EVENTS.map((k) => [k, 0])) as Record<VmstatEvent, number>;
+  }
+
+  count(ev: VmstatEvent, n = 1): void {
+    this.vmstat[ev] += n;
+  }
+
+  /** get_huge_zero_folio: the first user allocates it (thp_zero_page_alloc). */
+  useHugeZero(): void {
+    if (!this.hugeZeroAllocated) {
+      this.hugeZeroAllocated = true;
+      this.count('thp_zero_page_alloc');
+    }
+  }
+
+  newInode(): number {
+    return this.nextInode++;
+  }
+}

@@ -1,0 +1,46 @@
+// mmap_lock accounting: every operation records the acquisitions Linux 6.18 makes for it, as the
+// kernel's mmap_lock:mmap_lock_acquire_returned tracepoint counts them (a downgrade from write to
+// read counts as a read), and the per-VMA lock uses that take no mmap_lock at all.
+// Measured per operation in ../shared/kernel-oracle/locks.md.
+
+export interface LockCounts {
+  /** mmap_lock taken for writing. */
+  write: number;
+  /** mmap_lock taken for reading (and write-to-read downgrades). */
+  read: number;
+  /** Operations served under a per-VMA lock only (lock_vma_under_rcu). */
+  vma: number;
+}
+
+export class MmapLock {
+  readonly total: LockCounts = { write: 0, read: 0, vma: 0 };
+  /** Counts since the last take(); what the scenario language's `locks` prints. */
+  private since: LockCounts = { write: 0, read: 0, vma: 0 };
+
+  write(): void {
+    this.total.write++;
+    this.since.write++;
+  }
+
+  read(): void {
+    this.total.read++;
+    this.since.read++;
+  }
+
+  /** mmap_write_downgrade: traced as a read acquisition. */
+  downgrade(): void {
+    this.read();
+  }
+
+  vma(): void {
+    this.total.vma++;
+    this.since.vma++;
+  }
+
+  /** The counts since the previous call, and reset them. */
+  take(): LockCounts {
+    const s = this.since;
+    this.since = { write: 0, read: 0, vma: 0 };
+    return s;
+  }
+}

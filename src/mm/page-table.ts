@@ -1,0 +1,145 @@
+// A sparse two-level page table: a map from PMD index to a PMD entry, which either maps a 2 MiB
+// THP (or the huge zero page) directly or points to a table of 512 PTEs held in typed arrays.
+// Untouched memory has no entry at all, so a 1 TiB reservation costs nothing.
+import { HPAGE_PMD_NR, PAGE_SHIFT, PMD_SIZE } from './uapi.js';
+
+/** PTE values: 0 is none, positive is a frame number, negative a PTE marker. */
+export const PTE_NONE = 0;
+/** PTE_MARKER_GUARD: MADV_GUARD_INSTALL (mm/madvise.c); access raises SIGSEGV. */
+export const PTE_GUARD = -1;
+/** PTE_MARKER_POISONED: UFFDIO_POISON; access raises SIGBUS (BUS_MCEERR_AR). */
+export const PTE_POISON = -2;
+/** PTE_MARKER_UFFD_WP: a write-protected none PTE (UFFD_FEATURE_WP_UNPOPULATED). */
+export const PTE_WP_MARKER = -3;
+
+/** Per-PTE software bits kept beside the frame numbers. */
+export const PTEF_UFFD_WP = 1;
+
+/** PmdEntry.huge for the huge zero page. */
+export const HUGE_ZERO = -1;
+
+export class PmdEntry {
+  /** 0: not a leaf (see pte); >0: head frame of a PMD-mapped THP; HUGE_ZERO. */
+  huge = 0;
+  /** uffd-wp bit of a huge PMD. */
+  hugeFlags = 0;
+  pte: Int32Array | null = null;
+  pteFlags: Uint8Array | null = null;
+  /** Entries of pte that are not none (markers count). */
+  used = 0;
+
+  constructor(readonly index: number) {}
+
+  get base(): number {
+    return this.index * PMD_SIZE;
+  }
+
+  table(): Int32Array {
+    if (!this.pte) {
+      this.pte = new Int32Array(HPAGE_PMD_NR);
+      this.pteFlags = new Uint8Array(HPAGE_PMD_NR);
+    }
+    return this.pte;
+  }
+}
+
+export function pmdIndex(addr: number): number {
+  return Math.floor(addr / PMD_SIZE);
+}
+
+export function pteIndex(addr: number): number {
+  return Math.floor(addr / 4096) & (HPAGE_PMD_NR - 1);
+}
+
+export class PageTable {
+  readonly pmds = new Map<number, PmdEntry>();
+
+  pmd(addr: number): PmdEntry | undefined {
+    return this.pmds.get(pmdIndex(addr));
+  }
+
+  pmdAlloc(addr: number): PmdEntry {
+    const i = pmdIndex(addr);
+    let e = this.pmds.get(i);
+    if (!e) {
+      e = new PmdEntry(i);
+      this.pmds.set(i, e);
+    }
+    return e;
+  }
+
+  /** The PTE value at addr (frame, marker or none); a huge PMD answers 0 here. */
+  pte(addr: number): number {
+    const e = this.pmds.get(pmdIndex(addr));
+    return e && e.pte ? e.pte[pteIndex(addr)] : PTE_NONE;
+  }
+
+  setPte(addr: number, value: number, flags = 0): void {
+    const e = this.pmdAlloc(addr);
+    const t = e.table();
+    const i = pteIndex(addr);
+    if (t[i] === PTE_NONE && value !== PTE_NONE) e.used++;
+    else if (t[i] !== PTE_NONE && value === PTE_NONE) e.used--;
+    t[i] = value;
+    e.pteFlags![i] = flags;
+    this.dropIfEmpty(e);
+  }
+
+  /** Clear the PTE and return what it held. */
+  clearPte(addr: number): number {
+    const e = this.pmds.get(pmdIndex(addr));
+    if (!e || !e.pte) return PTE_NONE;
+    const i = pteIndex(addr);
+    const v = e.pte[i];
+    if (v !== PTE_NONE) {
+      e.pte[i] = PTE_NONE;
+      e.pteFlags![i] = 0;
+      e.used--;
+      this.dropIfEmpty(e);
+    }
+    return v;
+  }
+
+  dropIfEmpty(e: PmdEntry): void {
+    if (e.used === 0 && e.huge === 0) {
+      e.pte = null;
+      e.pteFlags = null;
+      this.pmds.delete(e.index);
+    }
+  }
+
+  /**
+   * The PMD entries that overlap [start, end), in address order. Sparse: it walks whichever is
+   * smaller, the indices of the range or the entries that exist.
+   */
+  pmdsIn(start: number, end: number): PmdEntry[] {
+    const lo = pmdIndex(start);
+    const hi = pmdIndex(end - 1);
+    const out: PmdEntry[] = [];
+    if (hi - lo + 1 <= this.pmds.size * 2) {
+      for (let i = lo; i <= hi; i++) {
+        const e = this.pmds.get(i);
+        if (e) out.push(e);
+      }
+    } else {
+      for (const e of this.pmds.values()) if (e.index >= lo && e.index <= hi) out.push(e);
+      out.sort((a, b) => a.index - b.index);
+    }
+    return out;
+  }
+
+  /**
+   * Visit every non-none PTE in [start, end) of PTE tables (huge PMDs are not visited here):
+   * fn(addr, value, entry, index).
+   */
+  forEachPte(start: number, end: number, fn: (addr: number, v: number, e: PmdEntry, i: number) => void): void {
+    for (const e of this.pmdsIn(start, end)) {
+      if (!e.pte) continue;
+      const base = e.base;
+      const i0 = start > base ? (start - base) >> PAGE_SHIFT : 0;
+      const i1 = Math.min(HPAGE_PMD_NR, Math.ceil((end - base) / 4096));
+      const t = e.pte;
+      for (let i = i0; i < i1 && e.pte; i++) if (t[i] !== PTE_NONE) fn(base + i * 4096, t[i], e, i);
+    }
+  }
+}

@@ -1,0 +1,324 @@
+// A simulated process: the syscall-shaped surface a program (an allocator, a workload, a test)
+// calls, its file descriptors, its signal handlers, and loads and stores to its memory.
+import { FaultHang, faultSignal, readUser, writeUser } from './access.js';
+import { Kernel, type KernelSettings } from './kernel.js';
+import { Mm } from './mm.js';
+import { procMaps, procSmaps, procSmapsRollup, procVmstat } from './proc.js';
+import { ShmemFile } from './shmem.js';
+import { sysBrk } from './syscalls/brk.js';
+import { sysMadvise } from './syscalls/madvise.js';
+import { sysMmap } from './syscalls/mmap.js';
+import { sysMprotect } from './syscalls/mprotect.js';
+import { sysMremap } from './syscalls/mremap.js';
+import { sysMunmap } from './syscalls/munmap.js';
+import { Errno, MAP_ANONYMOUS, PAGE_SIZE, SIGBUS, SIGSEGV, SignalError, type SigInfo } from './uapi.js';
+import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
+
+/**
+ * A signal handler. It runs at the faulting access; returning true means "I fixed the mapping,
+ * retry the access" (as a handler that returns normally does), anything else abandons the access
+ * (as a handler that siglongjmps out does) and the access throws the SignalError.
+ */
+export type SignalHandler = (info: SigInfo) => boolean | void;
+
+export const MFD_CLOEXEC = 0x1;
+export const MFD_ALLOW_SEALING = 0x2;
+export const MFD_HUGETLB = 0x4;
+export const FALLOC_FL_KEEP_SIZE = 0x1;
+export const FALLOC_FL_PUNCH_HOLE = 0x2;
+
+/** What a file descriptor refers to. Other layers (userfaultfd) add their own kinds. */
+export type FdObject = { kind: 'shmem'; file: ShmemFile } | { kind: 'zero' } | { kind: string; [k: string]: unknown };
+
+export interface ProcessOptions {
+  /** Share a kernel (physical memory, settings, vmstat) with other processes. */
+  kernel?: Kernel;
+  /** Settings for a new kernel. */
+  settings?: Partial<KernelSettings>;
+}
+
+/** How many times a handler may ask to retry the same access before it counts as a loop. */
+const MAX_SIGNAL_RETRIES = 64;
+
+export class Process {
+  readonly kernel: Kernel;
+  readonly mm: Mm;
+  private readonly handlers = new Map<number, SignalHandler>();
+  private readonly fds = new Map<number, FdObject>();
+  private nextFd = 3;
+
+  constructor(opts: ProcessOptions = {}) {
+    this.kernel = opts.kernel ?? new Kernel(opts.settings);
+    this.mm = new Mm(this.kernel);
+  }
+
+  // ---- memory syscalls --------------------------------------------------------------------
+
+  /** mmap(2). fd is -1 for anonymous memory. Returns the address. */
+  mmap(addr: number, length: number, prot: number, flags: number, fd = -1, offset = 0): number {
+    let file: ShmemFile | null = null;
+    if (!(flags & MAP_ANONYMOUS)) {
+      const o = this.fds.get(fd);
+      if (!o) throw new Errno('EBADF');
+      if (o.kind !== 'shmem') throw new Errno('ENODEV');
+      file = (o as { file: ShmemFile }).file;
+    }
+    return sysMmap(this.mm, addr, length, prot, flags, file, offset);
+  }
+
+  munmap(addr: number, length: number): void {
+    sysMunmap(this.mm, addr, length);
+  }
+
+  mprotect(addr: number, length: number, prot: number): void {
+    sysMprotect(this.mm, addr, length, prot);
+  }
+
+  mremap(oldAddr: number, oldLength: number, newLength: number, flags = 0, newAddr = 0): number {
+    return sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr);
+  }
+
+  madvise(addr: number, length: number, advice: number): void {
+    sysMadvise(this.mm, addr, length, advice);
+  }
+
+  /** brk(2): returns the new break, or the old one when it could not move. */
+  brk(addr: number): number {
+    return sysBrk(this.mm, addr);
+  }
+
+  /** sbrk(3) on top of brk(2): returns the old break, or throws ENOMEM. */
+  sbrk(increment: number): number {
+    const old = this.mm.brk;
+    if (increment === 0) return old;
+    if (this.brk(old + increment) !== old + increment) throw new Errno('ENOMEM');
+    return old;
+  }
+
+  // ---- files ------------------------------------------------------------------------------
+
+  installFd(o: FdObject): number {
+    const fd = this.nextFd++;
+    this.fds.set(fd, o);
+    return fd;
+  }
+
+  fdObject(fd: number): FdObject {
+    const o = this.fds.get(fd);
+    if (!o) throw new Errno('EBADF');
+    return o;
+  }
+
+  close(fd: number): void {
+    if (!this.fds.delete(fd)) throw new Errno('EBADF');
+  }
+
+  memfdCreate(name: string, flags = 0): number {
+    this.mm.countSyscall('memfd_create');
+    if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB)) throw new Errno('EINVAL');
+    return this.installFd({ kind: 'shmem', file: new ShmemFile(name, 0, this.kernel.newInode(), (flags & MFD_HUGETLB) !== 0) });
+  }
+
+  private shmem(fd: number): ShmemFile {
+    const o = this.fdObject(fd);
+    if (o.kind !== 'shmem') throw new Errno('EINVAL');
+    return (o as { file: ShmemFile }).file;
+  }
+
+  ftruncate(fd: number, size: number): void {
+    this.mm.countSyscall('ftruncate');
+    const f = this.shmem(fd);
+    if (size < 0) throw new Errno('EINVAL');
+    if (f.hugetlb && size % f.pageSize) throw new Errno('EINVAL');
+    if (size < f.size) f.punch(this.kernel.frames, Math.ceil(size / PAGE_SIZE), Math.ceil(f.size / PAGE_SIZE));
+    f.size = size;
+  }
+
+  fallocate(fd: number, mode: number, offset: number, len: number): void {
+    this.mm.countSyscall('fallocate');
+    const f = this.shmem(fd);
+    if (offset < 0 || len <= 0) throw new Errno('EINVAL');
+    if (mode & FALLOC_FL_PUNCH_HOLE) {
+      if (!(mode & FALLOC_FL_KEEP_SIZE)) throw new Errno('EOPNOTSUPP');
+      // whole pages only: partial pages are zeroed in place
+      const first = Math.ceil(offset / PAGE_SIZE);
+      const last = Math.floor((offset + len) / PAGE_SIZE);
+      if (last > first) f.punch(this.kernel.frames, first, last);
+      this.zeroFileBytes(f, offset, Math.min(offset + len, first * PAGE_SIZE));
+      this.zeroFileBytes(f, Math.max(offset, last * PAGE_SIZE), offset + len);
+      return;
+    }
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > f.size) f.size = offset + len;
+    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + len; p++) f.page(this.kernel.frames, p, true);
+  }
+
+  private zeroFileBytes(f: ShmemFile, from: number, to: number): void {
+    if (to <= from) return;
+    const pfn = f.pages.get(Math.floor(from / PAGE_SIZE));
+    const b = pfn ? this.kernel.frames.bytes(pfn) : null;
+    if (b) b.fill(0, from % PAGE_SIZE, from % PAGE_SIZE + (to - from));
+  }
+
+  /** Open a character device; only /dev/zero is modelled. */
+  open(path: string): number {
+    if (path !== '/dev/zero') throw new Errno('ENOENT');
+    return this.installFd({ kind: 'zero' });
+  }
+
+  /**
+   * pwrite(2): the kernel reads len bytes of user memory at buf (copy_from_user). A fault part
+   * way returns the short count; a fault on the first byte fails with EFAULT.
+   */
+  pwrite(fd: number, buf: number, len: number, offset: number): number {
+    this.mm.countSyscall('pwrite64');
+    const f = this.shmem(fd);
+    const tmp = new Uint8Array(len);
+    const r = readUser(this.mm, buf, tmp, 0, len, true);
+    if (r.done === 0 && len > 0) throw new Errno('EFAULT');
+    this.writeFile(f, offset, tmp.subarray(0, r.done));
+    return r.done;
+  }
+
+  /** Write bytes into a shmem file through the page cache, not a mapping. */
+  writeFile(f: ShmemFile, offset: number, data: Uint8Array): void {
+    if (offset + data.length > f.size) f.size = offset + data.length;
+    for (let done = 0; done < data.length; ) {
+      const a = offset + done;
+      const n = Math.min(data.length - done, PAGE_SIZE - (a % PAGE_SIZE));
+      const pfn = f.page(this.kernel.frames, Math.floor(a / PAGE_SIZE), true);
+      this.kernel.frames.writable(pfn).set(data.subarray(done, done + n), a % PAGE_SIZE);
+      done += n;
+    }
+  }
+
+  /** pwrite of len copies of one byte into a memfd (the scenario language's `pwrite`). */
+  pwriteFill(fd: number, offset: number, len: number, byte: number): number {
+    this.mm.countSyscall('pwrite64');
+    this.writeFile(this.shmem(fd), offset, new Uint8Array(len).fill(byte));
+    return len;
+  }
+
+  /**
+   * read(2): the kernel writes into user memory at buf (copy_to_user). Reading /dev/zero stores
+   * zeroes; a memfd delivers its bytes from offset 0.
+   */
+  readInto(fd: number, buf: number, len: number): number {
+    this.mm.countSyscall('read');
+    const o = this.fdObject(fd);
+    let src: Uint8Array | null = null;
+    if (o.kind === 'shmem') {
+      const f = (o as { file: ShmemFile }).file;
+      src = new Uint8Array(len);
+      for (let p = 0; p * PAGE_SIZE < len; p++) {
+        const pfn = f.pages.get(p);
+        const b = pfn ? this.kernel.frames.bytes(pfn) : null;
+        if (b) src.set(b.subarray(0, Math.min(PAGE_SIZE, len - p * PAGE_SIZE)), p * PAGE_SIZE);
+      }
+    } else if (o.kind !== 'zero') throw new Errno('EINVAL');
+    const r = writeUser(this.mm, buf, src, 0, len, 0, true);
+    if (r.done === 0 && len > 0) throw new Errno('EFAULT');
+    return r.done;
+  }
+
+  // ---- user-mode memory access --------------------------------------------------------------
+
+  /** Install (or with null remove) a handler for SIGSEGV or SIGBUS. */
+  sigaction(signo: number, handler: SignalHandler | null): void {
+    if (signo !== SIGSEGV && signo !== SIGBUS) throw new Errno('EINVAL');
+    if (handler) this.handlers.set(signo, handler);
+    else this.handlers.delete(signo);
+  }
+
+  /** Deliver a fault as a signal; true means the handler asked to retry. */
+  private deliver(code: number, addr: number, tries: number): boolean {
+    const sig = faultSignal(code, addr);
+    if (sig instanceof FaultHang) throw sig;
+    const h = this.handlers.get(sig.signo);
+    if (h && tries < MAX_SIGNAL_RETRIES && h(sig) === true) return true;
+    throw sig;
+  }
+
+  /** Load len bytes; throws SignalError where the access faults. */
+  read(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    for (let tries = 0; done < len; tries++) {
+      const r = readUser(this.mm, addr + done, out, done, len - done, false);
+      done += r.done;
+      if (r.fault) this.deliver(r.fault, r.faultAddr, tries);
+    }
+    return out;
+  }
+
+  /** Store bytes at addr, in address order; pages before a faulting one keep what was stored. */
+  write(addr: number, data: Uint8Array | ArrayLike<number>): void {
+    const src = data instanceof Uint8Array ? data : Uint8Array.from(data);
+    this.store(addr, src, src.length, 0);
+  }
+
+  /** Store len copies of byte (memset). */
+  fill(addr: number, len: number, byte: number): void {
+    this.store(addr, null, len, byte & 0xff);
+  }
+
+  private store(addr: number, src: Uint8Array | null, len: number, byte: number): void {
+    let done = 0;
+    for (let tries = 0; done < len; tries++) {
+      const r = writeUser(this.mm, addr + done, src, done, len - done, byte, false);
+      done += r.done;
+      if (r.fault) this.deliver(r.fault, r.faultAddr, tries);
+    }
+  }
+
+  read8(addr: number): number {
+    return this.read(addr, 1)[0];
+  }
+
+  write8(addr: number, v: number): void {
+    this.fill(addr, 1, v);
+  }
+
+  read32(addr: number): number {
+    const b = this.read(addr, 4);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  write32(addr: number, v: number): void {
+    this.write(addr, [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]);
+  }
+
+  read64(addr: number): bigint {
+    return new DataView(this.read(addr, 8).buffer).getBigUint64(0, true);
+  }
+
+  write64(addr: number, v: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, v, true);
+    this.write(addr, b);
+  }
+
+  // ---- /proc and khugepaged -----------------------------------------------------------------
+
+  /** Read a /proc file of this process: /proc/self/{maps,smaps,smaps_rollup} or /proc/vmstat. */
+  readProc(path: string): string {
+    switch (path.replace(/^\/proc\/(self|\d+)\//, '')) {
+      case 'maps':
+        return procMaps(this.mm);
+      case 'smaps':
+        return procSmaps(this.mm);
+      case 'smaps_rollup':
+        return procSmapsRollup(this.mm);
+      case '/proc/vmstat':
+        return procVmstat(this.mm);
+      default:
+        throw new Errno('ENOENT', path);
+    }
+  }
+
+  /** Run khugepaged over this process: one pass of pages_to_scan pages, or until it has seen everything. */
+  khugepaged(opts: { full?: boolean } = {}): KhugepagedResult {
+    return khugepagedScan(this.mm, opts.full ?? true);
+  }
+}
+
+export { SignalError };

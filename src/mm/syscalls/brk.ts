@@ -1,0 +1,35 @@
+// brk(2): the heap grows and shrinks at its top (mm/mmap.c: brk, do_brk_flags). Failure is not an
+// error code: brk returns the old break, which is how glibc's sbrk learns it failed.
+import type { Mm } from '../mm.js';
+import { pageAlignUp, PAGE_SIZE } from '../uapi.js';
+import { Vma, VM_ACCOUNT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../vma.js';
+import { doMunmap } from './munmap.js';
+
+const BRK_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+
+export function sysBrk(mm: Mm, brk: number): number {
+  mm.countSyscall('brk');
+  mm.lock.write();
+  if (brk < mm.startBrk) return mm.brk;
+  const newTop = pageAlignUp(brk);
+  const oldTop = pageAlignUp(mm.brk);
+  if (newTop === oldTop) {
+    mm.brk = brk;
+    return brk;
+  }
+  if (brk <= mm.brk) {
+    // shrinking unmaps, then downgrades the lock like munmap
+    doMunmap(mm, newTop, oldTop);
+    mm.lock.downgrade();
+    mm.brk = brk;
+    return brk;
+  }
+  if (!mm.vmas.isFree(oldTop, newTop + PAGE_SIZE)) return mm.brk; // stack_guard_gap, simplified
+  const p = { flags: BRK_FLAGS, file: null, anonVma: null, uffd: null, pgoff: oldTop / PAGE_SIZE, pages: (newTop - oldTop) / PAGE_SIZE, special: null };
+  if (!mm.mergeNewRange(oldTop, newTop, p)) {
+    if (mm.mapCount > mm.kernel.settings.maxMapCount) return mm.brk;
+    mm.insertVma(new Vma(oldTop, newTop, BRK_FLAGS, p.pgoff));
+  }
+  mm.brk = brk;
+  return brk;
+}

@@ -1,0 +1,202 @@
+// madvise(2): do_madvise and madvise_walk_vmas (mm/madvise.c). Per-VMA advice is applied to
+// each VMA in the range; a hole does not stop the walk but makes the call fail with ENOMEM.
+import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from '../frames.js';
+import type { Mm } from '../mm.js';
+import { PTE_GUARD, PTE_NONE } from '../page-table.js';
+import type { ShmemFile } from '../shmem.js';
+import { madviseCollapse } from '../thp.js';
+import * as U from '../uapi.js';
+import { Errno, PAGE_SIZE, pageAlignUp } from '../uapi.js';
+import {
+  VM_DONTCOPY,
+  VM_DONTDUMP,
+  VM_HUGEPAGE,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+  VM_SHARED,
+  VM_SPECIAL,
+  VM_UFFD_FLAGS,
+  VM_WIPEONFORK,
+  type Vma,
+} from '../vma.js';
+import { populateRange } from './mmap.js';
+
+/** Advice that changes vm_flags, and so takes mmap_lock for writing (madvise_need_mmap_write). */
+const FLAG_ADVICE: Record<number, [set: number, clear: number]> = {
+  [U.MADV_NORMAL]: [0, 0],
+  [U.MADV_RANDOM]: [0, 0],
+  [U.MADV_SEQUENTIAL]: [0, 0],
+  [U.MADV_DONTFORK]: [VM_DONTCOPY, 0],
+  [U.MADV_DOFORK]: [0, VM_DONTCOPY],
+  [U.MADV_DONTDUMP]: [VM_DONTDUMP, 0],
+  [U.MADV_DODUMP]: [0, VM_DONTDUMP],
+  [U.MADV_WIPEONFORK]: [VM_WIPEONFORK, 0],
+  [U.MADV_KEEPONFORK]: [0, VM_WIPEONFORK],
+  [U.MADV_HUGEPAGE]: [VM_HUGEPAGE, VM_NOHUGEPAGE],
+  [U.MADV_NOHUGEPAGE]: [VM_NOHUGEPAGE, VM_HUGEPAGE],
+  [U.MADV_MERGEABLE]: [0, 0],
+  [U.MADV_UNMERGEABLE]: [0, 0],
+};
+
+/** Advice served page by page under mmap_lock for reading, or under a per-VMA lock. */
+const READ_ADVICE = new Set([
+  U.MADV_WILLNEED,
+  U.MADV_DONTNEED,
+  U.MADV_DONTNEED_LOCKED,
+  U.MADV_FREE,
+  U.MADV_REMOVE,
+  U.MADV_COLD,
+  U.MADV_PAGEOUT,
+  U.MADV_POPULATE_READ,
+  U.MADV_POPULATE_WRITE,
+  U.MADV_COLLAPSE,
+  U.MADV_GUARD_INSTALL,
+  U.MADV_GUARD_REMOVE,
+]);
+
+export function sysMadvise(mm: Mm, addr: number, length: number, advice: number): void {
+  mm.countSyscall('madvise');
+  if (!(advice in FLAG_ADVICE) && !READ_ADVICE.has(advice)) throw new Errno('EINVAL', `unknown advice ${advice}`);
+  if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
+  const len = pageAlignUp(length);
+  if (length && !len) throw new Errno('EINVAL');
+  const end = addr + len;
+  if (end < addr) throw new Errno('EINVAL');
+  if (end === addr) return;
+  takeLock(mm, addr, end, advice);
+  if (advice === U.MADV_POPULATE_READ || advice === U.MADV_POPULATE_WRITE) {
+    return populate(mm, addr, end, advice === U.MADV_POPULATE_WRITE);
+  }
+  // madvise_walk_vmas: apply to each VMA; remember a hole and report it at the end
+  let hole = false;
+  let at = addr;
+  let err: Errno | null = null;
+  let vma = mm.vmas.findFrom(addr);
+  if (!vma || vma.start >= end) throw new Errno('ENOMEM', 'range not mapped');
+  while (vma && vma.start < end && at < end) {
+    if (vma.start > at) hole = true;
+    const s = Math.max(at, vma.start);
+    const e = Math.min(end, vma.end);
+    const next = adviseVma(mm, vma, s, e, advice);
+    if (next instanceof Errno) {
+      err = next;
+      break;
+    }
+    at = e;
+    vma = next.end > at ? next : next.next;
+  }
+  if (err) throw err;
+  if (hole || at < end) throw new Errno('ENOMEM', 'hole in range');
+}
+
+/** Which lock Linux 6.18 takes for this advice over this range (../shared/kernel-oracle/locks.md). */
+function takeLock(mm: Mm, start: number, end: number, advice: number): void {
+  if (advice in FLAG_ADVICE) return mm.lock.write();
+  if (advice === U.MADV_DONTNEED || advice === U.MADV_DONTNEED_LOCKED || advice === U.MADV_FREE) {
+    // madvise_lock: a range inside one VMA is served under that VMA's lock, unless the VMA is
+    // registered with userfaultfd (the monitor must hear of the removal under mmap_lock)
+    const v = mm.vmas.find(start);
+    if (v && v.end >= end && !(v.flags & VM_UFFD_FLAGS)) return mm.lock.vma();
+  }
+  mm.lock.read();
+}
+
+/** Apply advice to [start, end) of vma; returns the VMA now covering the range, or an error. */
+function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number): Vma | Errno {
+  const flagChange = FLAG_ADVICE[advice];
+  if (flagChange) {
+    const [set, clear] = flagChange;
+    if (advice === U.MADV_WIPEONFORK && (vma.file || vma.flags & VM_SHARED)) return new Errno('EINVAL');
+    if ((advice === U.MADV_HUGEPAGE || advice === U.MADV_NOHUGEPAGE) && vma.flags & VM_SPECIAL) return vma;
+    try {
+      return mm.modifyRange(vma, start, end, (p) => {
+        p.flags = (p.flags & ~clear) | set;
+      });
+    } catch (e) {
+      if (e instanceof Errno) return e;
+      throw e;
+    }
+  }
+  switch (advice) {
+    case U.MADV_DONTNEED:
+    case U.MADV_DONTNEED_LOCKED:
+      if (vma.flags & (VM_PFNMAP | VM_HUGETLB) || (vma.flags & VM_LOCKED && advice === U.MADV_DONTNEED)) {
+        return new Errno('EINVAL');
+      }
+      if (vma.flags & VM_UFFD_FLAGS) mm.userfault?.remove?.(vma, start, end);
+      mm.zapRange(start, end, false);
+      return vma;
+    case U.MADV_FREE:
+      if (vma.file || vma.flags & VM_SHARED || vma.flags & VM_LOCKED) return new Errno('EINVAL');
+      lazyFree(mm, start, end);
+      return vma;
+    case U.MADV_REMOVE: {
+      if (vma.flags & VM_LOCKED || !vma.file) return new Errno('EINVAL');
+      if (!(vma.flags & VM_SHARED)) return new Errno('EACCES');
+      if (vma.flags & VM_UFFD_FLAGS) mm.userfault?.remove?.(vma, start, end);
+      (vma.file as ShmemFile).punch(mm.frames, vma.pgoffOf(start), vma.pgoffOf(end));
+      return vma;
+    }
+    case U.MADV_COLLAPSE: {
+      const r = madviseCollapse(mm, vma, start, end);
+      return r ? new Errno(r) : vma;
+    }
+    case U.MADV_GUARD_INSTALL:
+      if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED) || vma.file) return new Errno('EINVAL');
+      installGuards(mm, start, end);
+      return vma;
+    case U.MADV_GUARD_REMOVE:
+      if (vma.flags & (VM_SPECIAL | VM_HUGETLB)) return new Errno('EINVAL');
+      mm.pt.forEachPte(start, end, (a, v) => {
+        if (v === PTE_GUARD) mm.pt.clearPte(a);
+      });
+      return vma;
+    default:
+      // WILLNEED, COLD, PAGEOUT: no swap and no readahead to model; accepted as Linux does
+      return vma;
+  }
+}
+
+/** MADV_FREE: present anonymous pages become lazily freeable; they stay mapped until reclaim. */
+function lazyFree(mm: Mm, start: number, end: number): void {
+  for (const e of mm.pt.pmdsIn(start, end)) {
+    if (e.huge > 0 && (e.base < start || e.base + U.PMD_SIZE > end)) mm.splitHugePmd(e);
+  }
+  for (const e of mm.pt.pmdsIn(start, end)) {
+    if (e.huge > 0) {
+      for (let i = 0; i < U.HPAGE_PMD_NR; i++) mm.frames.setFlags(e.huge + i, FRAME_LAZYFREE);
+      mm.kernel.count('pglazyfree', U.HPAGE_PMD_NR);
+    }
+  }
+  mm.pt.forEachPte(start, end, (_a, v) => {
+    if (v > 0 && v !== ZERO_PFN && mm.frames.flags(v) & FRAME_ANON) {
+      mm.frames.setFlags(v, FRAME_LAZYFREE);
+      mm.kernel.count('pglazyfree');
+    }
+  });
+}
+
+/** MADV_GUARD_INSTALL: zap what is there and leave a guard marker in every PTE. */
+function installGuards(mm: Mm, start: number, end: number): void {
+  for (let a = start; a < end; a += PAGE_SIZE) {
+    const v = mm.pt.pte(a);
+    if (v === PTE_GUARD) continue;
+    const e = mm.pt.pmd(a);
+    if ((e && e.huge !== 0) || (v !== PTE_NONE && v !== PTE_GUARD)) mm.zapRange(a, a + PAGE_SIZE, false);
+    mm.pt.setPte(a, PTE_GUARD);
+  }
+}
+
+/** MADV_POPULATE_READ/WRITE: fault in the whole range; a hole is ENOMEM, a failed fault EFAULT. */
+function populate(mm: Mm, start: number, end: number, write: boolean): void {
+  for (let at = start; at < end; ) {
+    const vma = mm.vmas.find(at);
+    if (!vma) throw new Errno('ENOMEM', 'hole in range');
+    const e = Math.min(end, vma.end);
+    if (vma.flags & (VM_PFNMAP | VM_SPECIAL)) throw new Errno('EINVAL');
+    if (populateRange(mm, at, e, write) < e) throw new Errno('EFAULT');
+    at = e;
+  }
+}

@@ -1,0 +1,163 @@
+// mmap(2): do_mmap, get_unmapped_area and mmap_region (mm/mmap.c, mm/vma.c).
+import { resolvePage } from '../fault.js';
+import type { Mm } from '../mm.js';
+import { ShmemFile } from '../shmem.js';
+import {
+  Errno,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  MMAP_MIN_ADDR,
+  PAGE_SIZE,
+  PMD_SIZE,
+  TASK_SIZE,
+  pageAlignUp,
+} from '../uapi.js';
+import {
+  protToVmFlags,
+  Vma,
+  VM_ACCOUNT,
+  VM_GROWSDOWN,
+  VM_LOCKED,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NORESERVE,
+  VM_SHARED,
+  VM_WRITE,
+  type VmaProto,
+} from '../vma.js';
+import { doMunmap } from './munmap.js';
+
+/** Flags mmap accepts under MAP_SHARED_VALIDATE (LEGACY_MAP_MASK plus MAP_SYNC). */
+const KNOWN_FLAGS = 0x1ffff | 0x80000 | MAP_FIXED_NOREPLACE | 0x4000000;
+
+/** Whether a private mapping with these flags is charged against overcommit (accountable_mapping). */
+export function accountable(flags: number): boolean {
+  return (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
+}
+
+/**
+ * get_unmapped_area for an anonymous or shmem mapping: MAP_FIXED takes addr as is, a free hint is
+ * honoured, anything else goes top-down from mmap_base. Anonymous mappings whose length is a
+ * multiple of 2 MiB are 2 MiB-aligned so THPs can back them (__get_unmapped_area, Linux 6.7+).
+ */
+export function getUnmappedArea(mm: Mm, hint: number, len: number, fixed: boolean, anon: boolean): number {
+  if (len > TASK_SIZE) throw new Errno('ENOMEM');
+  if (fixed) {
+    if (hint > TASK_SIZE - len) throw new Errno('ENOMEM');
+    return hint;
+  }
+  if (hint) {
+    hint = Math.floor(hint / PAGE_SIZE) * PAGE_SIZE;
+    if (hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len && mm.vmas.isFree(hint, hint + len)) return hint;
+  }
+  const align = anon && len % PMD_SIZE === 0 ? PMD_SIZE : PAGE_SIZE;
+  let a = mm.vmas.findGapTopDown(len, MMAP_MIN_ADDR, mm.mmapBase, align);
+  if (a < 0) a = mm.vmas.findGapTopDown(len, MMAP_MIN_ADDR, TASK_SIZE, align);
+  if (a < 0) throw new Errno('ENOMEM');
+  return a;
+}
+
+/**
+ * mmap_region: put a VMA at [addr, addr + len), replacing what MAP_FIXED covers, merging with
+ * neighbours where the rules allow. Returns the VMA covering the range.
+ */
+export function mmapRegion(mm: Mm, addr: number, len: number, p: VmaProto): Vma {
+  const end = addr + len;
+  if (!mm.vmas.isFree(addr, end)) doMunmap(mm, addr, end);
+  const merged = mm.mergeNewRange(addr, end, p);
+  if (merged) return merged;
+  const v = new Vma(addr, end, p.flags, p.pgoff, p.file);
+  v.anonVma = p.anonVma;
+  v.uffd = p.uffd;
+  v.special = p.special;
+  mm.insertVma(v);
+  return v;
+}
+
+/**
+ * Fault in every page of [start, end); stops at the first failure and returns where it stopped.
+ * 'mmap' writes only private writable memory, as populate_vma_page_range does.
+ */
+export function populateRange(mm: Mm, start: number, end: number, write: boolean | 'mmap'): number {
+  for (let a = start; a < end; a += PAGE_SIZE) {
+    const v = mm.vmas.find(a);
+    if (!v) return a;
+    const w = write === 'mmap' ? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE : write;
+    if (resolvePage(mm, a, w, true) < 0) return a;
+  }
+  return end;
+}
+
+export function sysMmap(
+  mm: Mm,
+  addr: number,
+  length: number,
+  prot: number,
+  flags: number,
+  file: ShmemFile | null = null,
+  offset = 0,
+): number {
+  mm.countSyscall('mmap');
+  if (offset % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'offset not page-aligned');
+  if (!(flags & MAP_ANONYMOUS) && !file) throw new Errno('EBADF');
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) throw new Errno('EINVAL', 'map type');
+  if (type === MAP_SHARED_VALIDATE && flags & ~KNOWN_FLAGS) throw new Errno('EOPNOTSUPP');
+  if (length === 0) throw new Errno('EINVAL', 'zero length');
+  const len = pageAlignUp(length);
+  if (len > TASK_SIZE || len < length) throw new Errno('ENOMEM');
+  const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+  if (fixed && addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned fixed address');
+  if (flags & MAP_HUGETLB) throw new Errno('ENOMEM', 'no hugetlb pages reserved');
+  mm.lock.write();
+  if (mm.mapCount > mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
+  const anon = (flags & MAP_ANONYMOUS) !== 0;
+  const shared = type !== MAP_PRIVATE;
+  const start = getUnmappedArea(mm, addr, len, (flags & MAP_FIXED) !== 0 || (flags & MAP_FIXED_NOREPLACE) !== 0, anon && !shared);
+  if (fixed && start < MMAP_MIN_ADDR) throw new Errno('EPERM', 'below mmap_min_addr');
+  if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && !mm.vmas.isFree(start, start + len)) {
+    throw new Errno('EEXIST');
+  }
+  let vmFlags = protToVmFlags(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (shared) vmFlags |= VM_SHARED | VM_MAYSHARE;
+  if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
+  if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  if (flags & MAP_LOCKED) vmFlags |= VM_LOCKED;
+  if (accountable(vmFlags)) vmFlags |= VM_ACCOUNT;
+  let backing = file;
+  let pgoff = offset / PAGE_SIZE;
+  if (anon && shared) {
+    // shmem_zero_setup: a shared anonymous mapping is an unlinked shmem file
+    backing = new ShmemFile('dev/zero', len, mm.kernel.newInode(), false, true);
+    pgoff = 0;
+  } else if (anon) {
+    pgoff = start / PAGE_SIZE;
+  }
+  if (backing) mm.attachFile(backing);
+  mmapRegion(mm, start, len, {
+    flags: vmFlags,
+    file: backing,
+    anonVma: null,
+    uffd: null,
+    pgoff,
+    pages: len / PAGE_SIZE,
+    special: null,
+  });
+  if (flags & (MAP_POPULATE | MAP_LOCKED)) {
+    mm.lock.read(); // __mm_populate runs under mmap_read_lock after mmap drops the write lock
+    populateRange(mm, start, start + len, 'mmap');
+  }
+  return start;
+}

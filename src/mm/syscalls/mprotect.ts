@@ -1,0 +1,45 @@
+// mprotect(2): do_mprotect_pkey and mprotect_fixup (mm/mprotect.c). Like Linux it is not atomic
+// over a hole: VMAs before the hole keep their new protection and the call fails with ENOMEM.
+import type { Mm } from '../mm.js';
+import { Errno, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageAlignUp } from '../uapi.js';
+import { protToVmFlags, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE } from '../vma.js';
+
+const PROT_GROWSDOWN = 0x01000000;
+const PROT_GROWSUP = 0x02000000;
+const PROT_SEM = 0x8;
+
+export function sysMprotect(mm: Mm, addr: number, length: number, prot: number): void {
+  mm.countSyscall('mprotect');
+  if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) throw new Errno('EINVAL');
+  if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) === (PROT_GROWSDOWN | PROT_GROWSUP)) throw new Errno('EINVAL');
+  if (length === 0) return;
+  const len = pageAlignUp(length);
+  const end = addr + len;
+  if (end <= addr) throw new Errno('ENOMEM');
+  mm.lock.write();
+  let vma = mm.vmas.findFrom(addr);
+  if (!vma || vma.start > addr) throw new Errno('ENOMEM', 'range not mapped');
+  const rights = protToVmFlags(prot);
+  let at = addr;
+  while (vma && at < end) {
+    if (vma.start > at) throw new Errno('ENOMEM', 'hole in range');
+    let flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | rights;
+    // VM_MAY* bits sit four above the rights they allow
+    if ((flags & ~(flags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) throw new Errno('EACCES');
+    if (flags & VM_WRITE) {
+      // a private mapping becoming writable is charged for its pages (mprotect_fixup)
+      if (!(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) flags |= VM_ACCOUNT;
+    } else if (vma.flags & VM_ACCOUNT && vma.isAnonymous && !vma.anonVma) {
+      flags &= ~VM_ACCOUNT;
+    }
+    const segEnd = Math.min(end, vma.end);
+    const done = mm.modifyRange(vma, Math.max(at, vma.start), segEnd, (p) => {
+      p.flags = flags;
+    });
+    at = segEnd;
+    vma = done.end > at ? done : done.next;
+    if (vma && vma.start < at && vma.end <= at) vma = vma.next;
+  }
+  if (at < end) throw new Errno('ENOMEM', 'range not mapped');
+}

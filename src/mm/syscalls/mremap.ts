@@ -1,0 +1,152 @@
+// mremap(2): shrink, grow in place, or move (mm/mremap.c). A moved anonymous VMA keeps its
+// vm_pgoff and anon_vma (copy_vma), so it merges with its new neighbours only when those line up:
+// the fragmentation mremap_vma_merge exists to undo.
+import type { Mm } from '../mm.js';
+import { HUGE_ZERO, PTE_NONE } from '../page-table.js';
+import { Errno, HPAGE_PMD_NR, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+import { VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
+import { getUnmappedArea } from './mmap.js';
+import { doMunmap } from './munmap.js';
+
+/**
+ * move_page_tables: move every entry of [from, from + len) to [to, to + len). A whole THP moves
+ * as one PMD when both sides are 2 MiB-aligned (move_huge_pmd); otherwise it is split first.
+ * Markers (guards, uffd-wp) move with their PTEs. RSS does not change.
+ */
+export function movePageTables(mm: Mm, from: number, to: number, len: number): void {
+  const delta = to - from;
+  const aligned = delta % PMD_SIZE === 0;
+  for (const e of mm.pt.pmdsIn(from, from + len)) {
+    if (e.huge === 0) continue;
+    const whole = e.base >= from && e.base + PMD_SIZE <= from + len;
+    if (whole && aligned) {
+      const d = mm.pt.pmdAlloc(e.base + delta);
+      d.huge = e.huge;
+      d.hugeFlags = e.hugeFlags;
+      e.huge = 0;
+      e.hugeFlags = 0;
+      mm.pt.dropIfEmpty(e);
+    } else {
+      mm.splitHugePmd(e);
+    }
+  }
+  const moves: number[] = [];
+  mm.pt.forEachPte(from, from + len, (addr, v, e, i) => {
+    moves.push(addr, v, e.pteFlags![i]);
+  });
+  for (let k = 0; k < moves.length; k += 3) mm.pt.clearPte(moves[k]);
+  for (let k = 0; k < moves.length; k += 3) mm.pt.setPte(moves[k] + delta, moves[k + 1], moves[k + 2]);
+  void HUGE_ZERO;
+  void HPAGE_PMD_NR;
+  void PTE_NONE;
+}
+
+/**
+ * move_vma: a new VMA (or an extension of a neighbour, when the rules allow) at [to, to + newLen)
+ * takes the pages of [from, from + oldLen); the old range is unmapped unless DONTUNMAP.
+ */
+function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number, to: number, dontUnmap: boolean): number {
+  // move_vma needs room for up to three more VMAs (the split old one, the new one)
+  if (mm.mapCount >= mm.kernel.settings.maxMapCount - 3) throw new Errno('ENOMEM', 'max_map_count');
+  // copy_vma: an anonymous VMA that never had pages is born again at its new address
+  const fresh = vma.isAnonymous && !vma.anonVma;
+  const p: VmaProto = {
+    flags: vma.flags,
+    file: vma.file,
+    anonVma: vma.anonVma,
+    uffd: vma.uffd,
+    pgoff: fresh ? to / PAGE_SIZE : vma.pgoffOf(from),
+    pages: newLen / PAGE_SIZE,
+    special: vma.special,
+  };
+  let moved = mm.mergeNewRange(to, to + newLen, p);
+  if (!moved) {
+    moved = new Vma(to, to + newLen, p.flags, p.pgoff, p.file);
+    moved.anonVma = p.anonVma;
+    moved.uffd = p.uffd;
+    mm.insertVma(moved);
+  }
+  movePageTables(mm, from, to, oldLen);
+  if (vma.uffd && !(mm.userfault?.remap?.(moved, from, to, oldLen) ?? false)) {
+    // without UFFD_FEATURE_EVENT_REMAP the moved range loses its registration
+    mm.modifyRange(moved, to, to + newLen, (q) => {
+      q.flags &= ~VM_UFFD_FLAGS;
+      q.uffd = null;
+    });
+  }
+  if (dontUnmap) {
+    // the old range stays mapped, empty, and is no longer charged (VM_ACCOUNT goes)
+    const old = mm.vmas.find(from)!;
+    mm.modifyRange(old, from, from + oldLen, (q) => {
+      q.flags &= ~VM_ACCOUNT;
+    });
+  } else {
+    doMunmap(mm, from, from + oldLen);
+  }
+  return to;
+}
+
+export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: number, flags: number, newAddr = 0): number {
+  mm.countSyscall('mremap');
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new Errno('EINVAL');
+  if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) throw new Errno('EINVAL');
+  if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLength !== newLength)) throw new Errno('EINVAL');
+  if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
+  const oldLen = pageAlignUp(oldLength);
+  const newLen = pageAlignUp(newLength);
+  if (newLen === 0) throw new Errno('EINVAL', 'zero new length');
+  if (oldLen > TASK_SIZE || newLen > TASK_SIZE || addr > TASK_SIZE - oldLen) throw new Errno('EINVAL');
+  mm.lock.write();
+  if (flags & MREMAP_FIXED) {
+    if (newAddr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned new address');
+    if (newAddr > TASK_SIZE - newLen) throw new Errno('EINVAL');
+    if (newAddr < addr + oldLen && addr < newAddr + newLen) throw new Errno('EINVAL', 'ranges overlap');
+  }
+  const vma = mm.vmas.find(addr);
+  if (!vma) throw new Errno('EFAULT', 'no VMA at old address');
+  if (oldLen === 0) {
+    if (!(vma.flags & VM_SHARED)) throw new Errno('EINVAL', 'old_len 0 needs a shared mapping');
+    throw new Errno('EINVAL', 'duplicating a shared mapping is not modelled');
+  }
+  if (addr + oldLen > vma.end) throw new Errno('EFAULT', 'old range spans VMAs');
+  if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
+  if (flags & MREMAP_DONTUNMAP && (vma.file || vma.flags & VM_SHARED)) throw new Errno('EINVAL');
+  void VM_LOCKED;
+
+  if (flags & MREMAP_FIXED) {
+    // mremap_to: clear the target, trim the source to size, then move
+    doMunmap(mm, newAddr, newAddr + newLen);
+    let len = oldLen;
+    if (oldLen > newLen) {
+      doMunmap(mm, addr + newLen, addr + oldLen);
+      len = newLen;
+    }
+    const src = mm.vmas.find(addr)!;
+    return moveVma(mm, src, addr, len, newLen, newAddr, (flags & MREMAP_DONTUNMAP) !== 0);
+  }
+  if (newLen <= oldLen && !(flags & MREMAP_DONTUNMAP)) {
+    if (newLen < oldLen) doMunmap(mm, addr + newLen, addr + oldLen);
+    return addr;
+  }
+  if (!(flags & MREMAP_DONTUNMAP) && addr + oldLen === vma.end) {
+    const end = addr + newLen;
+    const next = vma.next;
+    if (end <= TASK_SIZE && (!next || next.start >= end)) {
+      // grow in place: vma_merge_extend, which also absorbs a mergeable next VMA
+      const p: VmaProto = {
+        flags: vma.flags,
+        file: vma.file,
+        anonVma: vma.anonVma,
+        uffd: vma.uffd,
+        pgoff: vma.pgoffOf(vma.end),
+        pages: (end - vma.end) / PAGE_SIZE,
+        special: vma.special,
+      };
+      if (!mm.mergeNewRange(vma.end, end, p)) mm.vmas.setEnd(vma, end);
+      return addr;
+    }
+  }
+  if (!(flags & MREMAP_MAYMOVE)) throw new Errno('ENOMEM', 'cannot grow in place');
+  const to = getUnmappedArea(mm, 0, newLen, false, vma.isAnonymous && !vma.isShared);
+  return moveVma(mm, vma, addr, oldLen, newLen, to, (flags & MREMAP_DONTUNMAP) !== 0);
+}

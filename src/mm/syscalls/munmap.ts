@@ -1,0 +1,38 @@
+// munmap(2): do_vmi_munmap (mm/vma.c). Atomic: either every VMA in the range goes or none does.
+import type { Mm } from '../mm.js';
+import { Errno, PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+
+/**
+ * Unmap [start, end): split the VMAs at the edges, drop their pages (guard markers too) and
+ * remove them. Returns whether any VMA was there. Punching a hole in the middle of a VMA needs a
+ * new VMA and fails with ENOMEM at vm.max_map_count (vms_gather_munmap_vmas).
+ */
+export function doMunmap(mm: Mm, start: number, end: number): boolean {
+  const first = mm.vmas.findFrom(start);
+  if (!first || first.start >= end) return false;
+  if (first.start < start && first.end > end && mm.mapCount >= mm.kernel.settings.maxMapCount) {
+    throw new Errno('ENOMEM', 'max_map_count');
+  }
+  mm.userfault?.unmap?.(start, end);
+  let v: typeof first | null = first;
+  if (v.start < start) v = mm.splitVma(v, start, false);
+  const doomed = [];
+  while (v && v.start < end) {
+    if (v.end > end) mm.splitVma(v, end, false);
+    doomed.push(v);
+    v = v.next;
+  }
+  mm.zapRange(start, end, true);
+  for (const d of doomed) mm.removeVma(d);
+  return true;
+}
+
+export function sysMunmap(mm: Mm, addr: number, length: number): void {
+  mm.countSyscall('munmap');
+  if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
+  const len = pageAlignUp(length);
+  if (len === 0 || addr > TASK_SIZE || len > TASK_SIZE - addr) throw new Errno('EINVAL');
+  mm.lock.write();
+  // munmap drops to a read lock once the VMAs are detached (mmap_write_downgrade)
+  if (doMunmap(mm, addr, addr + len)) mm.lock.downgrade();
+}

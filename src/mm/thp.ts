@@ -1,0 +1,91 @@
+// Transparent huge pages: which VMAs may have them (thp_vma_allowable_order), and collapsing
+// 512 small PTEs into one PMD mapping, shared by MADV_COLLAPSE and khugepaged
+// (mm/khugepaged.c: hpage_collapse_scan_pmd, collapse_huge_page).
+import { FRAME_ANON, ZERO_PFN } from './frames.js';
+import type { Mm } from './mm.js';
+import { PTE_NONE, PTEF_UFFD_WP } from './page-table.js';
+import { ErrnoName, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
+import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
+
+/** Whether the VMA has room for at least one aligned 2 MiB block (thp_vma_suitable_order). */
+export function vmaHasHugeBlock(vma: Vma): boolean {
+  return Math.ceil(vma.start / PMD_SIZE) * PMD_SIZE + PMD_SIZE <= vma.end;
+}
+
+/**
+ * THP policy for a VMA. At fault time and for khugepaged the sysfs mode decides (madvise mode
+ * needs MADV_HUGEPAGE); MADV_COLLAPSE ignores the mode but not MADV_NOHUGEPAGE.
+ * Only private anonymous memory gets THPs in this simulator.
+ */
+export function thpAllowed(mm: Mm, vma: Vma, forced: boolean): boolean {
+  if (!vma.isAnonymous || vma.isShared) return false;
+  if (vma.flags & VM_NOHUGEPAGE) return false;
+  if (forced) return true;
+  const mode = mm.kernel.settings.thpEnabled;
+  if (mode === 'never') return false;
+  if (mode === 'madvise' && !(vma.flags & VM_HUGEPAGE)) return false;
+  return true;
+}
+
+/** Whether a fault at addr may be served with a PMD mapping. */
+export function thpFaultEligible(mm: Mm, vma: Vma, addr: number): boolean {
+  const haddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+  return haddr >= vma.start && haddr + PMD_SIZE <= vma.end && thpAllowed(mm, vma, false);
+}
+
+/** The result of scanning one block for collapse: null on success, else the errno MADV_COLLAPSE gives. */
+export type CollapseResult = null | ErrnoName;
+
+/**
+ * Collapse the aligned block at haddr (wholly inside vma) into a THP. khugepaged limits empty
+ * PTEs by max_ptes_none; MADV_COLLAPSE fills any number of them, except that neither fills an
+ * empty or zero-page PTE in a userfaultfd-armed VMA (the monitor expects to see it missing),
+ * which MADV_COLLAPSE reports as EBUSY (madvise_collapse_errno: SCAN_EXCEED_NONE_PTE).
+ */
+export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boolean): CollapseResult {
+  const e = mm.pt.pmd(haddr);
+  if (e && e.huge > 0) return null; // SCAN_PMD_MAPPED: already a THP
+  if (!e || !e.pte) return 'EINVAL'; // SCAN_PMD_NULL
+  const armed = (vma.flags & VM_UFFD_FLAGS) !== 0;
+  const frames = mm.frames;
+  let noneOrZero = 0;
+  let writable = false;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const v = e.pte[i];
+    if (v === PTE_NONE || v === ZERO_PFN) {
+      noneOrZero++;
+      if (armed || (khugepaged && noneOrZero > mm.kernel.settings.khugepagedMaxPtesNone)) return 'EBUSY';
+      continue;
+    }
+    if (v < 0) return 'EINVAL'; // SCAN_PTE_NON_PRESENT: a guard or poison marker
+    if (e.pteFlags![i] & PTEF_UFFD_WP) return 'EINVAL'; // SCAN_PTE_UFFD_WP
+    if (!(frames.flags(v) & FRAME_ANON)) return 'EINVAL';
+    if (vma.flags & VM_WRITE) writable = true;
+  }
+  if (!writable) return 'EINVAL'; // SCAN_PAGE_RO
+  const head = frames.allocHuge(FRAME_ANON);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const v = e.pte[i];
+    if (v > 0 && v !== ZERO_PFN) {
+      const b = frames.bytes(v);
+      if (b) frames.writable(head + i).set(b);
+    }
+  }
+  mm.zapRange(haddr, haddr + PMD_SIZE, true);
+  mm.installHugePmd(haddr, head);
+  mm.kernel.count('thp_collapse_alloc');
+  return null;
+}
+
+/** MADV_COLLAPSE over [start, end) of one VMA. Returns the last failure, as madvise_collapse does. */
+export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): CollapseResult {
+  if (!thpAllowed(mm, vma, true) || !vmaHasHugeBlock(vma)) return 'EINVAL';
+  const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
+  const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
+  let last: CollapseResult = null;
+  for (let a = hstart; a < hend; a += PMD_SIZE) {
+    const r = collapseBlock(mm, vma, a, false);
+    if (r) last = r;
+  }
+  return last;
+}

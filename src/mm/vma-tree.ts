@@ -1,0 +1,141 @@
+// The ordered index of an mm's VMAs (the kernel's maple tree): logarithmic lookup by address
+// through a B+tree keyed by vm_start, and a linked list for neighbours.
+import { createRequire } from 'node:module';
+import type * as btreeModule from 'sorted-btree';
+import type { Vma } from './vma.js';
+
+// sorted-btree is CommonJS with its class on `default`; load it the same way under every loader.
+const BTree = createRequire(import.meta.url)('sorted-btree').default as typeof btreeModule.default.default;
+
+/** The end of the address space the gap index covers. */
+const TOP = 2 ** 48;
+
+export class VmaTree {
+  private readonly tree = new BTree<number, Vma>(undefined, (a, b) => a - b, 64);
+  /**
+   * Free gaps between VMAs, keyed by the gap's end (the next VMA's start, or TOP) and holding its
+   * start: the kernel's maple tree tracks gaps so get_unmapped_area need not walk every VMA.
+   * Every change of a VMA's bounds goes through insert/remove/setStart/setEnd to keep it true.
+   */
+  private readonly gaps = new BTree<number, number>(undefined, (a, b) => a - b, 64);
+
+  constructor() {
+    this.gaps.set(TOP, 0);
+  }
+
+  private setGap(end: number, start: number): void {
+    if (end > start) this.gaps.set(end, start);
+    else this.gaps.delete(end);
+  }
+  private head: Vma | null = null;
+  private tail: Vma | null = null;
+
+  get count(): number {
+    return this.tree.size;
+  }
+
+  first(): Vma | null {
+    return this.head;
+  }
+
+  last(): Vma | null {
+    return this.tail;
+  }
+
+  /** The VMA containing addr, or null. */
+  find(addr: number): Vma | null {
+    const p = this.tree.getPairOrNextLower(addr);
+    if (!p) return null;
+    return p[1].end > addr ? p[1] : null;
+  }
+
+  /** find_vma: the first VMA whose end is above addr (it may start above addr). */
+  findFrom(addr: number): Vma | null {
+    const p = this.tree.getPairOrNextLower(addr);
+    if (p && p[1].end > addr) return p[1];
+    const n = this.tree.nextHigherPair(addr);
+    return n ? n[1] : null;
+  }
+
+  /** The last VMA starting below addr (find_vma_prev's prev for an address in a gap). */
+  findBefore(addr: number): Vma | null {
+    const p = this.tree.nextLowerPair(addr);
+    return p ? p[1] : null;
+  }
+
+  /** Insert a VMA that overlaps no other. */
+  insert(v: Vma): void {
+    const prev = this.findBefore(v.start);
+    const next = prev ? prev.next : this.head;
+    v.prev = prev;
+    v.next = next;
+    if (prev) prev.next = v;
+    else this.head = v;
+    if (next) next.prev = v;
+    else this.tail = v;
+    this.tree.set(v.start, v);
+    this.setGap(v.start, prev ? prev.end : 0);
+    this.setGap(next ? next.start : TOP, v.end);
+  }
+
+  remove(v: Vma): void {
+    this.tree.delete(v.start);
+    this.gaps.delete(v.start);
+    this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
+    if (v.prev) v.prev.next = v.next;
+    else this.head = v.next;
+    if (v.next) v.next.prev = v.prev;
+    else this.tail = v.prev;
+    v.prev = v.next = null;
+  }
+
+  /** Change a VMA's start (its key) in place; its order among the others must not change. */
+  setStart(v: Vma, start: number): void {
+    if (v.start === start) return;
+    this.tree.delete(v.start);
+    this.gaps.delete(v.start);
+    v.start = start;
+    this.tree.set(start, v);
+    this.setGap(start, v.prev ? v.prev.end : 0);
+  }
+
+  /** Change a VMA's end in place; it must not overlap the next VMA. */
+  setEnd(v: Vma, end: number): void {
+    v.end = end;
+    this.setGap(v.next ? v.next.start : TOP, end);
+  }
+
+  /**
+   * unmapped_area_topdown: the highest address a, aligned to align, with [a, a + len) free and
+   * inside [low, high). Walks gaps, not VMAs. Returns -1 when there is none.
+   */
+  findGapTopDown(len: number, low: number, high: number, align: number): number {
+    for (const [end, start] of this.gaps.entriesReversed()) {
+      if (end <= low) break;
+      const hi = Math.min(end, high);
+      const lo = Math.max(start, low);
+      if (hi - lo < len) continue;
+      const a = Math.floor((hi - len) / align) * align;
+      if (a >= lo) return a;
+    }
+    return -1;
+  }
+
+  /** Whether [start, end) overlaps no VMA. */
+  isFree(start: number, end: number): boolean {
+    const v = this.findFrom(start);
+    return !v || v.start >= end;
+
+  }
+
+  /** VMAs overlapping [start, end), in order. */
+  overlapping(start: number, end: number): Vma[] {
+    const out: Vma[] = [];
+    for (let v = this.findFrom(start); v && v.start < end; v = v.next) out.push(v);
+    return out;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Vma> {
+    for (let v = this.head; v; v = v.next) yield v;
+  }
+}
