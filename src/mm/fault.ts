@@ -6,8 +6,8 @@ import type { Mm } from './mm.js';
 import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
 import type { ShmemFile } from './shmem.js';
 import { thpFaultEligible } from './thp.js';
-import { HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
-import { VM_EXEC, VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+import { HPAGE_PMD_NR } from './uapi.js';
+import { VM_EXEC, VM_READ, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
 /** Fault outcomes: resolvePage returns a frame (> 0) or one of these. */
 export const FAULT_SEGV_MAPERR = -1;
@@ -182,6 +182,7 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   if (vma.isShared || !write) {
     mm.frames.get(page);
     mm.installPte(addr, page);
+    if (!write && !(vma.flags & VM_UFFD_FLAGS)) faultAround(mm, vma, file, addr);
     return FAULT_RETRY;
   }
   mm.anonVmaPrepare(vma);
@@ -191,4 +192,24 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   return FAULT_RETRY;
 }
 
-export { PMD_SIZE };
+/** fault_around_bytes: a read fault on a file maps its cached neighbours too (do_fault_around). */
+const FAULT_AROUND_BYTES = 64 * 1024;
+
+/**
+ * do_fault_around / filemap_map_pages: map the pages of the 64 KiB window around addr that are
+ * already in the page cache and not yet mapped. Not in userfaultfd-registered VMAs
+ * (uffd_disable_fault_around), where every missing page must reach the monitor.
+ */
+function faultAround(mm: Mm, vma: Vma, file: ShmemFile, addr: number): void {
+  const lo = Math.max(vma.start, Math.floor(addr / FAULT_AROUND_BYTES) * FAULT_AROUND_BYTES);
+  const hi = Math.min(vma.end, lo + FAULT_AROUND_BYTES);
+  for (let a = lo; a < hi; a += 4096) {
+    if (a === addr || mm.pt.pte(a) !== 0) continue;
+    const e = mm.pt.pmd(a);
+    if (e && e.huge !== 0) continue;
+    const pfn = file.pages.get(vma.pgoffOf(a));
+    if (pfn === undefined) continue;
+    mm.frames.get(pfn);
+    mm.installPte(a, pfn);
+  }
+}

@@ -353,10 +353,11 @@ export class Mm {
     if (right) {
       this.splitHugeAt(start);
       next!.anonVma ??= vma.anonVma;
-      this.vmas.setStart(next!, start);
-      next!.pgoff = p.pgoff;
+      // vma goes (or shrinks) first: next takes over its start, and the tree is keyed by start
       if (start === vma.start) this.removeVma(vma);
       else this.vmas.setEnd(vma, start);
+      this.vmas.setStart(next!, start);
+      next!.pgoff = p.pgoff;
       return next!;
     }
     this.checkSplits((start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0));

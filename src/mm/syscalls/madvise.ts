@@ -19,6 +19,9 @@ import {
   VM_SPECIAL,
   VM_UFFD_FLAGS,
   VM_WIPEONFORK,
+  VM_WRITE,
+  VM_READ,
+  VM_EXEC,
   type Vma,
 } from '../vma.js';
 import { populateRange } from './mmap.js';
@@ -63,7 +66,7 @@ export function sysMadvise(mm: Mm, addr: number, length: number, advice: number)
   const len = pageAlignUp(length);
   if (length && !len) throw new Errno('EINVAL');
   const end = addr + len;
-  if (end < addr) throw new Errno('EINVAL');
+  if (end >= 2 ** 64) throw new Errno('EINVAL', 'range wraps around'); // end < start in 64 bits
   if (end === addr) return;
   takeLock(mm, addr, end, advice);
   if (advice === U.MADV_POPULATE_READ || advice === U.MADV_POPULATE_WRITE) {
@@ -195,7 +198,9 @@ function populate(mm: Mm, start: number, end: number, write: boolean): void {
     const vma = mm.vmas.find(at);
     if (!vma) throw new Errno('ENOMEM', 'hole in range');
     const e = Math.min(end, vma.end);
+    // check_vma_flags: incompatible mappings and permissions are EINVAL; failed faults EFAULT
     if (vma.flags & (VM_PFNMAP | VM_SPECIAL)) throw new Errno('EINVAL');
+    if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) throw new Errno('EINVAL');
     if (populateRange(mm, at, e, write) < e) throw new Errno('EFAULT');
     at = e;
   }

@@ -102,6 +102,11 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     if (newAddr > TASK_SIZE - newLen) throw new Errno('EINVAL');
     if (newAddr < addr + oldLen && addr < newAddr + newLen) throw new Errno('EINVAL', 'ranges overlap');
   }
+  // shrinking (or keeping the size) only unmaps the tail, wherever the VMAs are
+  if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && newLen <= oldLen) {
+    if (newLen < oldLen) doMunmap(mm, addr + newLen, addr + oldLen);
+    return addr;
+  }
   const vma = mm.vmas.find(addr);
   if (!vma) throw new Errno('EFAULT', 'no VMA at old address');
   if (oldLen === 0) {
@@ -123,10 +128,6 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     }
     const src = mm.vmas.find(addr)!;
     return moveVma(mm, src, addr, len, newLen, newAddr, (flags & MREMAP_DONTUNMAP) !== 0);
-  }
-  if (newLen <= oldLen && !(flags & MREMAP_DONTUNMAP)) {
-    if (newLen < oldLen) doMunmap(mm, addr + newLen, addr + oldLen);
-    return addr;
   }
   if (!(flags & MREMAP_DONTUNMAP) && addr + oldLen === vma.end) {
     const end = addr + newLen;

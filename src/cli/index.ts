@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The uffd-malloc command line: one file per command, wired here.
+import { demoCommand } from './demo.js';
+import { scriptCommand } from './script.js';
+
+const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
+  demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },
+  script: { run: scriptCommand, help: 'script FILE: run a kernel-oracle scenario on the simulator' },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.help}`);
+  return `usage: uffd-malloc COMMAND [ARGS]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(usage());
+    return cmd ? 0 : 2;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    process.stderr.write(`uffd-malloc: unknown command '${cmd}'\n\n${usage()}`);
+    return 2;
+  }
+  return c.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`uffd-malloc: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

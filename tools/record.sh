@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Re-record the project's conformance suite on this machine's kernel with the project's recorder.
+#   tools/record.sh                 record every scenario in test/conformance/scenarios
+#   tools/record.sh NAME...         record only these
+# Needs a C compiler and root (userfaultfd, tracefs). khugepaged is quiesced while recording, and
+# a scenario is kept only when two runs agree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p tools/bin test/conformance/expected
+cc -O2 -Wall -o tools/bin/recorder tools/recorder.c -lpthread
+khp=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+old=""
+if [ -w "$khp" ]; then old=$(cat "$khp"); echo 600000 > "$khp"; fi
+trap '[ -n "$old" ] && echo "$old" > "$khp"' EXIT
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  for f in test/conformance/scenarios/*.txt; do names+=("$(basename "$f" .txt)"); done
+fi
+for n in "${names[@]}"; do
+  s=test/conformance/scenarios/$n.txt
+  a=$(tools/bin/recorder < "$s"); b=$(tools/bin/recorder < "$s")
+  if [ "$a" != "$b" ]; then echo "unstable: $n (runs differ, not kept)"; continue; fi
+  printf '%s\n' "$a" > "test/conformance/expected/$n.out"
+  echo "recorded $n"
+done

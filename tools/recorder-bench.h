@@ -1,0 +1,169 @@
+// `recorder --bench [NAME...]`: what the operations the simulator's benchmarks time cost on this
+// kernel, as `NAME NS_PER_OP` lines (median of 5 runs). Included once by recorder.c.
+
+static double now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static char *map_anon(size_t len, int extra) {
+  char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
+  if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+  return p;
+}
+
+/** 4 KiB anonymous write faults (NOHUGEPAGE), 4096 of them. */
+static double b_write_fault(void) {
+  size_t n = 4096;
+  char *p = map_anon(n * 4096, 0);
+  madvise(p, n * 4096, MADV_NOHUGEPAGE);
+  double t = now_ns();
+  for (size_t i = 0; i < n; i++) p[i * 4096] = 1;
+  t = now_ns() - t;
+  munmap(p, n * 4096);
+  return t / n;
+}
+
+/** mmap + munmap of 4 KiB while 10,000 other VMAs exist. */
+static double b_mmap_munmap(void) {
+  size_t n = 10000;
+  char *base = map_anon(2 * n * 4096, MAP_NORESERVE);
+  for (size_t i = 0; i < n; i++) mprotect(base + 2 * i * 4096, 4096, PROT_READ);  // 2n alternating VMAs
+  int reps = 2000;
+  double t = now_ns();
+  for (int i = 0; i < reps; i++) {
+    char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(p, 4096);
+  }
+  t = now_ns() - t;
+  munmap(base, 2 * n * 4096);
+  return t / reps;
+}
+
+/** MADV_DONTNEED of a 2 MiB range populated with 512 small pages. */
+static double b_dontneed_2m(void) {
+  size_t len = 2 << 20;
+  char *p = map_anon(len, 0);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  double total = 0;
+  int reps = 50;
+  for (int r = 0; r < reps; r++) {
+    for (size_t i = 0; i < len; i += 4096) p[i] = 1;
+    double t = now_ns();
+    madvise(p, len, MADV_DONTNEED);
+    total += now_ns() - t;
+  }
+  munmap(p, len);
+  return total / reps;
+}
+
+static int uffd_setup(char *p, size_t len, unsigned long long features) {
+  int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  struct uffdio_api api = {.api = UFFD_API, .features = features};
+  struct uffdio_register r = {.range = {(uintptr_t)p, len}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+  if (fd < 0 || ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &r)) return -1;
+  return fd;
+}
+
+/** UFFDIO_ZEROPAGE of 4 KiB in a registered range, then DONTNEED to re-arm (only the ioctl timed). */
+static double b_uffd_zeropage(void) {
+  size_t n = 4096, len = n * 4096;
+  char *p = map_anon(len, MAP_NORESERVE);
+  int fd = uffd_setup(p, len, UFFD_FEATURE_SIGBUS);
+  if (fd < 0) return -1;
+  double t = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    struct uffdio_zeropage z = {.range = {(uintptr_t)p + i * 4096, 4096}};
+    ioctl(fd, UFFDIO_ZEROPAGE, &z);
+  }
+  t = now_ns() - t;
+  close(fd);
+  munmap(p, len);
+  return t / n;
+}
+
+static double b_uffd_copy(void) {
+  size_t n = 4096, len = n * 4096;
+  char *p = map_anon(len, MAP_NORESERVE);
+  int fd = uffd_setup(p, len, UFFD_FEATURE_SIGBUS);
+  if (fd < 0) return -1;
+  memset(page_buf, 7, 4096);
+  double t = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    struct uffdio_copy c = {.dst = (uintptr_t)p + i * 4096, .src = (uintptr_t)page_buf, .len = 4096};
+    ioctl(fd, UFFDIO_COPY, &c);
+  }
+  t = now_ns() - t;
+  close(fd);
+  munmap(p, len);
+  return t / n;
+}
+
+/** UFFDIO_MOVE of one populated 4 KiB page (or one 2 MiB THP with huge=1), back and forth. */
+static double b_uffd_move(int huge) {
+  size_t unit = huge ? (2 << 20) : 4096, len = 2 * unit + (2 << 20);
+  char *raw = map_anon(len, 0);
+  char *p = (char *)(((uintptr_t)raw + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
+  madvise(p, 2 * unit, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+  memset(p, 1, unit);
+  int fd = uffd_setup(p, 2 * unit, UFFD_FEATURE_SIGBUS | FEAT_MOVE);
+  if (fd < 0) return -1;
+  int reps = huge ? 200 : 4000;
+  double t = now_ns();
+  for (int i = 0; i < reps; i++) {
+    char *from = p + (i & 1) * unit, *to = p + !(i & 1) * unit;
+    struct move_arg m = {.dst = (uintptr_t)to, .src = (uintptr_t)from, .len = unit};
+    if (ioctl(fd, IOCTL_MOVE, &m)) { perror("UFFDIO_MOVE"); return -1; }
+  }
+  t = now_ns() - t;
+  close(fd);
+  munmap(raw, len);
+  return t / reps;
+}
+static double b_uffd_move_4k(void) { return b_uffd_move(0); }
+static double b_uffd_move_2m(void) { return b_uffd_move(1); }
+
+/** A read of a missing page in a sigbus range: SIGBUS, handler, siglongjmp back. */
+static double b_sigbus(void) {
+  size_t len = 4096;
+  char *p = map_anon(len, 0);
+  int fd = uffd_setup(p, len, UFFD_FEATURE_SIGBUS);
+  if (fd < 0) return -1;
+  struct sigaction sa = {.sa_sigaction = on_fault_signal, .sa_flags = SA_SIGINFO | SA_NODEFER};
+  sigaction(SIGBUS, &sa, NULL);
+  int reps = 4000;
+  volatile int i = 0;
+  double t = now_ns();
+  for (; i < reps; i++) {
+    if (sigsetjmp(escape, 1) == 0) (void)*(volatile char *)p;
+  }
+  t = now_ns() - t;
+  close(fd);
+  munmap(p, len);
+  return t / reps;
+}
+
+static const struct { const char *name; double (*fn)(void); } BENCHES[] = {
+    {"write-fault-4k", b_write_fault},   {"mmap-munmap-4k-10k-vmas", b_mmap_munmap},
+    {"dontneed-2m", b_dontneed_2m},      {"uffd-zeropage-4k", b_uffd_zeropage},
+    {"uffd-copy-4k", b_uffd_copy},       {"uffd-move-4k", b_uffd_move_4k},
+    {"uffd-move-2m-thp", b_uffd_move_2m}, {"sigbus-roundtrip", b_sigbus}};
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int bench_main(int argc, char **argv) {
+  for (size_t i = 0; i < sizeof BENCHES / sizeof BENCHES[0]; i++) {
+    int want = argc <= 1;
+    for (int a = 1; a < argc; a++) if (!strcmp(argv[a], BENCHES[i].name)) want = 1;
+    if (!want) continue;
+    double runs[5];
+    for (int r = 0; r < 5; r++) runs[r] = BENCHES[i].fn();
+    qsort(runs, 5, sizeof runs[0], cmp_double);
+    printf("%s %.0f\n", BENCHES[i].name, runs[2]);
+  }
+  return 0;
+}
