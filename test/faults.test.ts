@@ -1,0 +1,127 @@
+// Faults and signals: what a program sees when it touches memory, and what the kernel counts.
+import { describe, expect, it } from 'vitest';
+import { Process } from '../src/mm/process.js';
+import * as U from '../src/mm/uapi.js';
+import { BASE, FIXED, RW } from './helpers/layout.js';
+
+const P = 4096;
+const M2 = 2 * 1024 * 1024;
+
+describe('signals', () => {
+  it('surfaces an unhandled fault as a SignalError with signal, si_code and address', () => {
+    const p = new Process();
+    p.mmap(BASE, P, U.PROT_READ, FIXED);
+    const err = (() => {
+      try {
+        p.write8(BASE + 10, 1);
+      } catch (e) {
+        return e as U.SignalError;
+      }
+    })();
+    expect(err).toBeInstanceOf(U.SignalError);
+    expect([err!.name, err!.signo, err!.code, err!.addr]).toEqual(['SIGSEGV', U.SIGSEGV, U.SEGV_ACCERR, BASE + 10]);
+    expect(() => p.read8(BASE + P)).toThrow(expect.objectContaining({ code: U.SEGV_MAPERR, addr: BASE + P }));
+  });
+
+  it('runs the installed handler, which may fix the mapping and retry the access', () => {
+    const p = new Process();
+    const seen: U.SigInfo[] = [];
+    p.sigaction(U.SIGSEGV, (info) => {
+      seen.push(info);
+      p.mmap(info.addr - (info.addr % P), P, RW, FIXED);
+      return true;
+    });
+    p.write(BASE + P - 2, [1, 2, 3, 4]);
+    expect(seen.map((s) => s.addr)).toEqual([BASE + P - 2, BASE + P]);
+    expect(Array.from(p.read(BASE + P - 2, 4))).toEqual([1, 2, 3, 4]);
+  });
+
+  it('keeps the bytes stored before the faulting page (stores go in address order)', () => {
+    const p = new Process();
+    p.mmap(BASE, P, RW, FIXED);
+    p.mmap(BASE + P, P, U.PROT_READ, FIXED);
+    expect(() => p.fill(BASE + P - 8, 16, 0xee)).toThrow(U.SignalError);
+    expect(p.read8(BASE + P - 1)).toBe(0xee);
+    expect(p.read8(BASE + P)).toBe(0);
+  });
+});
+
+describe('kernel-mode copies', () => {
+  it('returns a short count when a copy faults part way, and EFAULT when it faults at once', () => {
+    const p = new Process();
+    p.mmap(BASE, P, RW, FIXED);
+    p.mmap(BASE + P, P, U.PROT_NONE, FIXED);
+    const fd = p.memfdCreate('sink');
+    p.ftruncate(fd, 4 * P);
+    expect(p.pwrite(fd, BASE + P - 100, 200, 0)).toBe(100);
+    expect(() => p.pwrite(fd, BASE + P, 10, 0)).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+    const z = p.open('/dev/zero');
+    p.fill(BASE, P, 1);
+    expect(p.readInto(z, BASE + P - 10, 20)).toBe(10);
+    expect(p.read8(BASE + P - 1)).toBe(0);
+    expect(p.read8(BASE + P - 11)).toBe(1);
+  });
+});
+
+describe('anonymous faults', () => {
+  it('maps the zero page on read and allocates on write, counting each kind', () => {
+    const p = new Process();
+    p.mmap(BASE, 4 * P, RW, FIXED);
+    p.read8(BASE);
+    expect(p.mm.rss).toBe(0);
+    p.write8(BASE, 5);
+    p.write8(BASE + P, 6);
+    expect(p.mm.rss).toBe(2);
+    expect(p.mm.faults).toMatchObject({ zero: 1, cow: 1, anon: 1 });
+    expect(p.kernel.vmstat.pgfault).toBe(3);
+  });
+
+  it('allocates a THP on the first write in a MADV_HUGEPAGE block, and the huge zero page on read', () => {
+    const p = new Process();
+    p.mmap(BASE, 2 * M2, RW, FIXED);
+    p.madvise(BASE, 2 * M2, U.MADV_HUGEPAGE);
+    p.write8(BASE + 5, 1);
+    p.read8(BASE + M2);
+    expect(p.kernel.vmstat).toMatchObject({ thp_fault_alloc: 1, thp_zero_page_alloc: 1 });
+    expect(p.mm.rss).toBe(512);
+    p.write8(BASE + M2 + 7, 2);
+    expect(p.kernel.vmstat.thp_fault_alloc).toBe(2);
+    expect(p.mm.rss).toBe(1024);
+    expect(p.read8(BASE + M2 + 7)).toBe(2);
+    expect(p.read8(BASE + 5)).toBe(1);
+  });
+
+  it('honours THP mode never and always', () => {
+    const never = new Process({ settings: { thpEnabled: 'never' } });
+    never.mmap(BASE, M2, RW, FIXED);
+    never.madvise(BASE, M2, U.MADV_HUGEPAGE);
+    never.write8(BASE, 1);
+    expect(never.kernel.vmstat.thp_fault_alloc).toBe(0);
+    const always = new Process({ settings: { thpEnabled: 'always' } });
+    always.mmap(BASE, M2, RW, FIXED);
+    always.write8(BASE, 1);
+    expect(always.kernel.vmstat.thp_fault_alloc).toBe(1);
+    always.mmap(BASE + M2, M2, RW, FIXED);
+    always.madvise(BASE + M2, M2, U.MADV_NOHUGEPAGE);
+    always.write8(BASE + M2, 1);
+    expect(always.kernel.vmstat.thp_fault_alloc).toBe(1);
+  });
+});
+
+describe('khugepaged', () => {
+  it('collapses blocks within max_ptes_none, preserving bytes, and refuses sparser ones', () => {
+    const p = new Process({ settings: { khugepagedMaxPtesNone: 256 } });
+    p.mmap(BASE, 2 * M2, RW, FIXED);
+    p.madvise(BASE, 2 * M2, U.MADV_NOHUGEPAGE);
+    for (let i = 0; i < 300; i++) p.write8(BASE + i * P, i & 0xff); // 212 empty PTEs: collapses
+    p.write8(BASE + M2, 7); // 511 empty PTEs: too sparse
+    p.madvise(BASE, 2 * M2, U.MADV_HUGEPAGE);
+    const r = p.khugepaged();
+    expect(r).toMatchObject({ scanned: 2, collapsed: 1, refused: { EBUSY: 1 } });
+    expect(p.kernel.vmstat.thp_collapse_alloc).toBe(1);
+    for (let i = 0; i < 300; i++) expect(p.read8(BASE + i * P)).toBe(i & 0xff);
+    expect(p.mm.pt.pmd(BASE)!.huge).toBeGreaterThan(0);
+    expect(p.mm.rss).toBe(512 + 1);
+    p.mm.checkInvariants();
+  });
+});
