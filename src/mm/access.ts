@@ -48,9 +48,8 @@ export function readUser(mm: Mm, addr: number, out: Uint8Array, outOff: number, 
     const n = Math.min(len - done, PAGE_SIZE - off);
     const pfn = resolvePage(mm, a, false, kernel);
     if (pfn < 0) return { done, fault: pfn, faultAddr: a };
-    const b = pfn === ZERO_PFN ? null : frames.bytes(pfn);
-    if (b) out.set(b.subarray(off, off + n), outOff + done);
-    else out.fill(0, outOff + done, outOff + done + n);
+    if (pfn === ZERO_PFN) out.fill(0, outOff + done, outOff + done + n);
+    else frames.read(pfn, off, out, outOff + done, n);
     done += n;
   }
   return { done, fault: 0, faultAddr: 0 };
@@ -74,21 +73,10 @@ export function writeUser(
     const n = Math.min(len - done, PAGE_SIZE - off);
     const pfn = resolvePage(mm, a, true, kernel);
     if (pfn < 0) return { done, fault: pfn, faultAddr: a };
-    if (src) {
-      const chunk = src.subarray(srcOff + done, srcOff + done + n);
-      const b = frames.bytes(pfn);
-      // a page that is still all zeroes stays byte-less while zeroes are stored into it
-      if (b) b.set(chunk, off);
-      else if (!isZero(chunk)) frames.writable(pfn).set(chunk, off);
-    } else if (byte !== 0 || frames.bytes(pfn)) {
-      frames.writable(pfn).fill(byte, off, off + n);
-    }
+    // a page that is still all zeroes stays byte-less while zeroes are stored into it
+    if (src) frames.write(pfn, off, src, srcOff + done, n);
+    else frames.fill(pfn, off, n, byte);
     done += n;
   }
   return { done, fault: 0, faultAddr: 0 };
-}
-
-function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
 }

@@ -1,6 +1,10 @@
 // Physical memory: page frames with reference counts, holding real bytes only once a page has
 // been written with data. A THP is 512 consecutive frames whose head is 512-aligned, so a split
 // hands out its subpages as ordinary frames (as the kernel's split_huge_pmd leaves PTEs to them).
+//
+// Bytes live in 1 MiB slabs of 256 frames, allocated when the first of their frames gets data and
+// released when the last one loses it: allocating a 4 KiB buffer per page costs more than the
+// kernel's whole page fault, copying within a slab does not.
 import { HPAGE_PMD_NR, PAGE_SIZE } from './uapi.js';
 
 /** The shared zero page's frame number; never freed, never written. */
@@ -9,11 +13,17 @@ export const ZERO_PFN = 1;
 export const FRAME_ANON = 1; // belongs to anonymous memory (else page cache)
 export const FRAME_LAZYFREE = 2; // MADV_FREE'd and clean since
 export const FRAME_THP = 4; // part of a PMD-mapped compound page
+const FRAME_DATA = 0x80; // holds bytes in its slab
+
+const SLAB_SHIFT = 8;
+const SLAB_FRAMES = 1 << SLAB_SHIFT;
 
 export class FrameTable {
   private refcount = new Int32Array(1 << 14);
   private fflags = new Uint8Array(1 << 14);
-  private data: (Uint8Array | null)[] = new Array<Uint8Array | null>(1 << 14).fill(null);
+  private slabs: (Uint8Array | null)[] = [];
+  /** Frames holding data, per slab. */
+  private slabUse: number[] = [];
   /** Next never-used frame number. Frame 0 is invalid, 1 is the zero page. */
   private next = 2;
   private freeSmall: number[] = [];
@@ -31,15 +41,13 @@ export class FrameTable {
     const f = new Uint8Array(n);
     f.set(this.fflags);
     this.fflags = f;
-    // keep the bytes array dense (packed elements stay fast in V8)
-    while (this.data.length < n) this.data.push(null);
   }
 
   /** Allocate one zero-filled frame with refcount 1. */
   alloc(flags: number): number {
     let pfn = this.freeSmall.pop();
     if (pfn === undefined) {
-      // reuse a free huge block by carving it before growing the frame space
+      // carve a free huge block before growing the frame space
       const huge = this.freeHuge.pop();
       if (huge !== undefined) {
         for (let i = HPAGE_PMD_NR - 1; i > 0; i--) this.freeSmall.push(huge + i);
@@ -81,7 +89,7 @@ export class FrameTable {
   put(pfn: number): void {
     if (pfn === ZERO_PFN) return;
     if (--this.refcount[pfn] === 0) {
-      this.data[pfn] = null;
+      this.clear(pfn);
       this.fflags[pfn] = 0;
       this.freeSmall.push(pfn);
       this.allocated--;
@@ -97,9 +105,9 @@ export class FrameTable {
       return;
     }
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      this.clear(head + i);
       this.refcount[head + i] = 0;
       this.fflags[head + i] = 0;
-      this.data[head + i] = null;
     }
     this.allocated -= HPAGE_PMD_NR;
     this.freeHuge.push(head);
@@ -110,42 +118,109 @@ export class FrameTable {
   }
 
   flags(pfn: number): number {
-    return this.fflags[pfn];
+    return this.fflags[pfn] & ~FRAME_DATA;
   }
 
   setFlags(pfn: number, set: number, clear = 0): void {
     this.fflags[pfn] = (this.fflags[pfn] & ~clear) | set;
   }
 
-  /** The frame's bytes, or null while it is all zeroes. */
-  bytes(pfn: number): Uint8Array | null {
-    return this.data[pfn] ?? null;
+  /** Whether the frame holds bytes (else it reads as zeroes). */
+  hasData(pfn: number): boolean {
+    return (this.fflags[pfn] & FRAME_DATA) !== 0;
   }
 
-  /** The frame's bytes, materialised for writing. */
-  writable(pfn: number): Uint8Array {
-    let b = this.data[pfn];
-    if (!b) {
-      b = new Uint8Array(PAGE_SIZE);
-      this.data[pfn] = b;
+  /** The slab holding the frame's bytes, materialising them; bytes start at slabOffset(pfn). */
+  private slabFor(pfn: number): Uint8Array {
+    const s = pfn >> SLAB_SHIFT;
+    if (!(this.fflags[pfn] & FRAME_DATA)) {
+      this.fflags[pfn] |= FRAME_DATA;
+      while (this.slabs.length <= s) {
+        this.slabs.push(null);
+        this.slabUse.push(0);
+      }
+      const slab = this.slabs[s];
+      // a frame's old bytes are wiped when it next gets data, as clear_page runs at allocation
+      if (!slab) this.slabs[s] = new Uint8Array(SLAB_FRAMES * PAGE_SIZE);
+      else slab.fill(0, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
+      this.slabUse[s]++;
     }
-    return b;
+    return this.slabs[s]!;
   }
 
-  copy(dst: number, src: number): void {
-    const b = this.data[src];
-    this.data[dst] = b ? b.slice() : null;
+  private static offset(pfn: number): number {
+    return (pfn & (SLAB_FRAMES - 1)) * PAGE_SIZE;
   }
 
-  /** Make the frame all zeroes again (drops its bytes). */
+  /** Make the frame all zeroes again, dropping its bytes (and its slab when that was the last). */
   clear(pfn: number): void {
-    this.data[pfn] = null;
+    if (!(this.fflags[pfn] & FRAME_DATA)) return;
+    this.fflags[pfn] &= ~FRAME_DATA;
+    const s = pfn >> SLAB_SHIFT;
+    if (--this.slabUse[s] === 0) this.slabs[s] = null;
   }
 
-  /** Frames that hold materialised bytes: the simulator's own memory cost. */
+  byteAt(pfn: number, off: number): number {
+    return this.fflags[pfn] & FRAME_DATA ? this.slabs[pfn >> SLAB_SHIFT]![FrameTable.offset(pfn) + off] : 0;
+  }
+
+  /** Copy n bytes at offset off of the frame into out[outOff..]. */
+  read(pfn: number, off: number, out: Uint8Array, outOff: number, n: number): void {
+    if (!(this.fflags[pfn] & FRAME_DATA)) {
+      out.fill(0, outOff, outOff + n);
+      return;
+    }
+    const slab = this.slabs[pfn >> SLAB_SHIFT]!;
+    const at = FrameTable.offset(pfn) + off;
+    if (n <= 16) for (let i = 0; i < n; i++) out[outOff + i] = slab[at + i];
+    else out.set(slab.subarray(at, at + n), outOff);
+  }
+
+  /** Store src[srcOff..srcOff + n) at offset off of the frame. Zeroes into a byte-less frame cost nothing. */
+  write(pfn: number, off: number, src: Uint8Array, srcOff: number, n: number): void {
+    if (!(this.fflags[pfn] & FRAME_DATA)) {
+      let zero = true;
+      for (let i = 0; i < n; i++) if (src[srcOff + i] !== 0) zero = false;
+      if (zero) return;
+    }
+    const slab = this.slabFor(pfn);
+    const at = FrameTable.offset(pfn) + off;
+    if (n <= 16) for (let i = 0; i < n; i++) slab[at + i] = src[srcOff + i];
+    else slab.set(src.subarray(srcOff, srcOff + n), at);
+  }
+
+  /** Store n copies of byte at offset off. */
+  fill(pfn: number, off: number, n: number, byte: number): void {
+    if (byte === 0 && !(this.fflags[pfn] & FRAME_DATA)) return;
+    const slab = this.slabFor(pfn);
+    const at = FrameTable.offset(pfn) + off;
+    if (n === 1) slab[at] = byte;
+    else slab.fill(byte, at, at + n);
+  }
+
+  /** Make dst's bytes equal src's. */
+  copy(dst: number, src: number): void {
+    if (!(this.fflags[src] & FRAME_DATA)) {
+      this.clear(dst);
+      return;
+    }
+    const d = this.slabFor(dst);
+    const s = this.slabs[src >> SLAB_SHIFT]!;
+    const at = FrameTable.offset(src);
+    d.set(s.subarray(at, at + PAGE_SIZE), FrameTable.offset(dst));
+  }
+
+  /** A copy of the frame's bytes, or null while it is all zeroes (for tests and tools). */
+  bytes(pfn: number): Uint8Array | null {
+    if (!(this.fflags[pfn] & FRAME_DATA)) return null;
+    const at = FrameTable.offset(pfn);
+    return this.slabs[pfn >> SLAB_SHIFT]!.slice(at, at + PAGE_SIZE);
+  }
+
+  /** Bytes of slab memory held: the simulator's own cost for page contents. */
   bytesHeld(): number {
     let n = 0;
-    for (const b of this.data) if (b) n++;
-    return n * PAGE_SIZE;
+    for (const s of this.slabs) if (s) n += s.length;
+    return n;
   }
 }

@@ -155,8 +155,7 @@ export class Process {
   private zeroFileBytes(f: ShmemFile, from: number, to: number): void {
     if (to <= from) return;
     const pfn = f.pages.get(Math.floor(from / PAGE_SIZE));
-    const b = pfn ? this.kernel.frames.bytes(pfn) : null;
-    if (b) b.fill(0, from % PAGE_SIZE, from % PAGE_SIZE + (to - from));
+    if (pfn) this.kernel.frames.fill(pfn, from % PAGE_SIZE, to - from, 0);
   }
 
   /** Open a character device; only /dev/zero is modelled. */
@@ -186,7 +185,7 @@ export class Process {
       const a = offset + done;
       const n = Math.min(data.length - done, PAGE_SIZE - (a % PAGE_SIZE));
       const pfn = f.page(this.kernel.frames, Math.floor(a / PAGE_SIZE), true);
-      this.kernel.frames.writable(pfn).set(data.subarray(done, done + n), a % PAGE_SIZE);
+      this.kernel.frames.write(pfn, a % PAGE_SIZE, data, done, n);
       done += n;
     }
   }
@@ -211,8 +210,7 @@ export class Process {
       src = new Uint8Array(len);
       for (let p = 0; p * PAGE_SIZE < len; p++) {
         const pfn = f.pages.get(p);
-        const b = pfn ? this.kernel.frames.bytes(pfn) : null;
-        if (b) src.set(b.subarray(0, Math.min(PAGE_SIZE, len - p * PAGE_SIZE)), p * PAGE_SIZE);
+        if (pfn) this.kernel.frames.read(pfn, 0, src, p * PAGE_SIZE, Math.min(PAGE_SIZE, len - p * PAGE_SIZE));
       }
     } else if (o.kind !== 'zero') throw new Errno('EINVAL');
     const r = writeUser(this.mm, buf, src, 0, len, 0, true);

@@ -66,10 +66,7 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
   const head = frames.allocHuge(FRAME_ANON);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const v = e.pte[i];
-    if (v > 0 && v !== ZERO_PFN) {
-      const b = frames.bytes(v);
-      if (b) frames.writable(head + i).set(b);
-    }
+    if (v > 0 && v !== ZERO_PFN) frames.copy(head + i, v);
   }
   mm.zapRange(haddr, haddr + PMD_SIZE, true);
   mm.installHugePmd(haddr, head);

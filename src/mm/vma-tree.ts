@@ -1,23 +1,19 @@
 // The ordered index of an mm's VMAs (the kernel's maple tree): logarithmic lookup by address
-// through a B+tree keyed by vm_start, and a linked list for neighbours.
-import { createRequire } from 'node:module';
-import type * as btreeModule from 'sorted-btree';
+// through a B+tree keyed by vm_start (btree.ts), and a linked list for neighbours.
+import { NumberBTree } from './btree.js';
 import type { Vma } from './vma.js';
-
-// sorted-btree is CommonJS with its class on `default`; load it the same way under every loader.
-const BTree = createRequire(import.meta.url)('sorted-btree').default as typeof btreeModule.default.default;
 
 /** The end of the address space the gap index covers. */
 const TOP = 2 ** 48;
 
 export class VmaTree {
-  private readonly tree = new BTree<number, Vma>(undefined, (a, b) => a - b, 64);
+  private readonly tree = new NumberBTree<Vma>();
   /**
    * Free gaps between VMAs, keyed by the gap's end (the next VMA's start, or TOP) and holding its
    * start: the kernel's maple tree tracks gaps so get_unmapped_area need not walk every VMA.
    * Every change of a VMA's bounds goes through insert/remove/setStart/setEnd to keep it true.
    */
-  private readonly gaps = new BTree<number, number>(undefined, (a, b) => a - b, 64);
+  private readonly gaps = new NumberBTree<number>();
 
   constructor() {
     this.gaps.set(TOP, 0);
@@ -44,23 +40,21 @@ export class VmaTree {
 
   /** The VMA containing addr, or null. */
   find(addr: number): Vma | null {
-    const p = this.tree.getPairOrNextLower(addr);
-    if (!p) return null;
-    return p[1].end > addr ? p[1] : null;
+    // the leaf holds each VMA's end beside its start: no VMA object is touched on a miss
+    const s = this.tree.floorSlot(addr);
+    return s >= 0 && this.tree.auxAt(s) > addr ? this.tree.valAt(s) : null;
   }
 
   /** find_vma: the first VMA whose end is above addr (it may start above addr). */
   findFrom(addr: number): Vma | null {
-    const p = this.tree.getPairOrNextLower(addr);
-    if (p && p[1].end > addr) return p[1];
-    const n = this.tree.nextHigherPair(addr);
-    return n ? n[1] : null;
+    const v = this.tree.floor(addr);
+    if (v !== undefined && v.end > addr) return v;
+    return this.tree.higher(addr) ?? null;
   }
 
   /** The last VMA starting below addr (find_vma_prev's prev for an address in a gap). */
   findBefore(addr: number): Vma | null {
-    const p = this.tree.nextLowerPair(addr);
-    return p ? p[1] : null;
+    return this.tree.lower(addr) ?? null;
   }
 
   /** Insert a VMA that overlaps no other. */
@@ -73,7 +67,7 @@ export class VmaTree {
     else this.head = v;
     if (next) next.prev = v;
     else this.tail = v;
-    this.tree.set(v.start, v);
+    this.tree.set(v.start, v, v.end);
     this.setGap(v.start, prev ? prev.end : 0);
     this.setGap(next ? next.start : TOP, v.end);
   }
@@ -95,13 +89,14 @@ export class VmaTree {
     this.tree.delete(v.start);
     this.gaps.delete(v.start);
     v.start = start;
-    this.tree.set(start, v);
+    this.tree.set(start, v, v.end);
     this.setGap(start, v.prev ? v.prev.end : 0);
   }
 
   /** Change a VMA's end in place; it must not overlap the next VMA. */
   setEnd(v: Vma, end: number): void {
     v.end = end;
+    this.tree.setAux(v.start, end);
     this.setGap(v.next ? v.next.start : TOP, end);
   }
 

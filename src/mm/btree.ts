@@ -1,0 +1,312 @@
+// A B+tree keyed by numbers (addresses), laid out in a few large typed arrays (node n's slots
+// are [n * SLOTS, n * SLOTS + count)), so a lookup is a handful of binary searches over
+// contiguous memory rather than a chase through objects. Leaves also hold one number beside
+// each key (`aux`: a VMA's end, a gap's start), so a range check needs no value at all, as the
+// maple tree's pivots do. Deletion never rebalances: a node may run underfull, which costs no
+// more than the height the tree reached while it was fullest.
+
+const FANOUT = 48;
+const SLOTS = FANOUT + 1;
+const NONE = -1;
+
+export class NumberBTree<V> {
+  private cap = 16;
+  private keys = new Float64Array(this.cap * SLOTS);
+  private aux = new Float64Array(this.cap * SLOTS);
+  private kids = new Int32Array(this.cap * SLOTS);
+  private count = new Int32Array(this.cap);
+  private isLeaf = new Uint8Array(this.cap);
+  private prevLeaf = new Int32Array(this.cap);
+  private nextLeaf = new Int32Array(this.cap);
+  private vals: (V | undefined)[] = new Array(this.cap * SLOTS).fill(undefined);
+  private freeNodes: number[] = [];
+  private used = 0;
+  private root: number;
+  private head: number;
+  private tail: number;
+  size = 0;
+
+  constructor() {
+    this.root = this.head = this.tail = this.newNode(true);
+  }
+
+  private newNode(leaf: boolean): number {
+    let id = this.freeNodes.pop();
+    if (id === undefined) {
+      if (this.used === this.cap) this.grow();
+      id = this.used++;
+    }
+    this.count[id] = 0;
+    this.isLeaf[id] = leaf ? 1 : 0;
+    this.prevLeaf[id] = this.nextLeaf[id] = NONE;
+    return id;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap * SLOTS);
+      b.set(a);
+      return b;
+    };
+    this.keys = f64(this.keys);
+    this.aux = f64(this.aux);
+    const kids = new Int32Array(cap * SLOTS);
+    kids.set(this.kids);
+    this.kids = kids;
+    for (const name of ['count', 'prevLeaf', 'nextLeaf'] as const) {
+      const b = new Int32Array(cap);
+      b.set(this[name]);
+      this[name] = b;
+    }
+    const leaf = new Uint8Array(cap);
+    leaf.set(this.isLeaf);
+    this.isLeaf = leaf;
+    while (this.vals.length < cap * SLOTS) this.vals.push(undefined);
+    this.cap = cap;
+  }
+
+  /** Index (within node) of the last key <= k, or -1. */
+  private floorIn(node: number, k: number): number {
+    const keys = this.keys;
+    const base = node * SLOTS;
+    let lo = 0;
+    let hi = this.count[node];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keys[base + mid] <= k) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  private leafFor(k: number): number {
+    let node = this.root;
+    while (!this.isLeaf[node]) {
+      const i = this.floorIn(node, k);
+      node = this.kids[node * SLOTS + (i < 0 ? 0 : i)];
+    }
+    return node;
+  }
+
+  /** The slot of the greatest key <= k, or -1. Read it with keyAt/valAt/auxAt. */
+  floorSlot(k: number): number {
+    let leaf = this.leafFor(k);
+    let i = this.floorIn(leaf, k);
+    while (i < 0) {
+      leaf = this.prevLeaf[leaf];
+      if (leaf === NONE) return NONE;
+      i = this.count[leaf] - 1;
+    }
+    return leaf * SLOTS + i;
+  }
+
+  /** The slot of the smallest key > k, or -1. */
+  higherSlot(k: number): number {
+    let leaf = this.leafFor(k);
+    let i = this.floorIn(leaf, k) + 1;
+    while (i >= this.count[leaf]) {
+      leaf = this.nextLeaf[leaf];
+      if (leaf === NONE) return NONE;
+      i = 0;
+    }
+    return leaf * SLOTS + i;
+  }
+
+  /** The slot of the greatest key < k, or -1. */
+  lowerSlot(k: number): number {
+    let leaf = this.leafFor(k);
+    let i = this.floorIn(leaf, k);
+    if (i >= 0 && this.keys[leaf * SLOTS + i] === k) i--;
+    while (i < 0) {
+      leaf = this.prevLeaf[leaf];
+      if (leaf === NONE) return NONE;
+      i = this.count[leaf] - 1;
+    }
+    return leaf * SLOTS + i;
+  }
+
+  keyAt(slot: number): number {
+    return this.keys[slot];
+  }
+
+  valAt(slot: number): V {
+    return this.vals[slot] as V;
+  }
+
+  auxAt(slot: number): number {
+    return this.aux[slot];
+  }
+
+  floor(k: number): V | undefined {
+    const s = this.floorSlot(k);
+    return s < 0 ? undefined : this.valAt(s);
+  }
+
+  lower(k: number): V | undefined {
+    const s = this.lowerSlot(k);
+    return s < 0 ? undefined : this.valAt(s);
+  }
+
+  higher(k: number): V | undefined {
+    const s = this.higherSlot(k);
+    return s < 0 ? undefined : this.valAt(s);
+  }
+
+  /** Change the aux number of an existing key. */
+  setAux(k: number, aux: number): void {
+    const s = this.floorSlot(k);
+    if (s >= 0 && this.keys[s] === k) this.aux[s] = aux;
+  }
+
+  set(k: number, v: V, aux = 0): void {
+    const path: number[] = [];
+    let node = this.root;
+    while (!this.isLeaf[node]) {
+      let i = this.floorIn(node, k);
+      if (i < 0) {
+        i = 0;
+        this.keys[node * SLOTS] = k; // the new key becomes this subtree's minimum
+      }
+      path.push(node, i);
+      node = this.kids[node * SLOTS + i];
+    }
+    const i = this.floorIn(node, k);
+    const base = node * SLOTS;
+    if (i >= 0 && this.keys[base + i] === k) {
+      this.vals[base + i] = v;
+      this.aux[base + i] = aux;
+      return;
+    }
+    this.insertAt(node, i + 1, k, aux, v, 0);
+    this.size++;
+    // split overfull nodes bottom-up
+    while (this.count[node] > FANOUT) {
+      const right = this.split(node);
+      const rightMin = this.keys[right * SLOTS];
+      if (path.length === 0) {
+        const root = this.newNode(false);
+        this.insertAt(root, 0, this.keys[node * SLOTS], 0, undefined, node);
+        this.insertAt(root, 1, rightMin, 0, undefined, right);
+        this.root = root;
+        return;
+      }
+      const at = path.pop()! + 1;
+      const parent = path.pop()!;
+      this.insertAt(parent, at, rightMin, 0, undefined, right);
+      node = parent;
+    }
+  }
+
+  private insertAt(node: number, at: number, k: number, aux: number, v: V | undefined, kid: number): void {
+    const base = node * SLOTS;
+    const end = base + this.count[node];
+    this.keys.copyWithin(base + at + 1, base + at, end);
+    this.keys[base + at] = k;
+    if (this.isLeaf[node]) {
+      this.aux.copyWithin(base + at + 1, base + at, end);
+      this.aux[base + at] = aux;
+      for (let j = end; j > base + at; j--) this.vals[j] = this.vals[j - 1];
+      this.vals[base + at] = v;
+    } else {
+      this.kids.copyWithin(base + at + 1, base + at, end);
+      this.kids[base + at] = kid;
+    }
+    this.count[node]++;
+  }
+
+  private split(node: number): number {
+    const leaf = this.isLeaf[node] === 1;
+    const right = this.newNode(leaf);
+    const n = this.count[node];
+    const half = n >> 1;
+    const from = node * SLOTS + half;
+    const to = right * SLOTS;
+    this.keys.copyWithin(to, from, node * SLOTS + n);
+    if (leaf) {
+      this.aux.copyWithin(to, from, node * SLOTS + n);
+      for (let j = 0; j < n - half; j++) {
+        this.vals[to + j] = this.vals[from + j];
+        this.vals[from + j] = undefined;
+      }
+      const next = this.nextLeaf[node];
+      this.nextLeaf[right] = next;
+      this.prevLeaf[right] = node;
+      if (next !== NONE) this.prevLeaf[next] = right;
+      else this.tail = right;
+      this.nextLeaf[node] = right;
+    } else {
+      this.kids.copyWithin(to, from, node * SLOTS + n);
+    }
+    this.count[right] = n - half;
+    this.count[node] = half;
+    return right;
+  }
+
+  delete(k: number): boolean {
+    const path: number[] = [];
+    let node = this.root;
+    while (!this.isLeaf[node]) {
+      const i = Math.max(0, this.floorIn(node, k));
+      path.push(node, i);
+      node = this.kids[node * SLOTS + i];
+    }
+    const i = this.floorIn(node, k);
+    if (i < 0 || this.keys[node * SLOTS + i] !== k) return false;
+    this.removeAt(node, i);
+    this.size--;
+    // remove emptied nodes upwards; the root stays
+    while (this.count[node] === 0 && path.length) {
+      if (this.isLeaf[node]) {
+        const p = this.prevLeaf[node];
+        const n = this.nextLeaf[node];
+        if (p !== NONE) this.nextLeaf[p] = n;
+        else this.head = n;
+        if (n !== NONE) this.prevLeaf[n] = p;
+        else this.tail = p;
+      }
+      this.freeNodes.push(node);
+      const at = path.pop()!;
+      node = path.pop()!;
+      this.removeAt(node, at);
+    }
+    while (!this.isLeaf[this.root] && this.count[this.root] === 1) {
+      this.freeNodes.push(this.root);
+      this.root = this.kids[this.root * SLOTS];
+    }
+    return true;
+  }
+
+  private removeAt(node: number, at: number): void {
+    const base = node * SLOTS;
+    const end = base + this.count[node];
+    this.keys.copyWithin(base + at, base + at + 1, end);
+    if (this.isLeaf[node]) {
+      this.aux.copyWithin(base + at, base + at + 1, end);
+      for (let j = base + at; j < end - 1; j++) this.vals[j] = this.vals[j + 1];
+      this.vals[end - 1] = undefined;
+    } else {
+      this.kids.copyWithin(base + at, base + at + 1, end);
+    }
+    this.count[node]--;
+  }
+
+  /** [key, value, aux] from the highest key down. */
+  *entriesReversed(): IterableIterator<[number, V, number]> {
+    for (let leaf = this.tail; leaf !== NONE; leaf = this.prevLeaf[leaf]) {
+      for (let i = this.count[leaf] - 1; i >= 0; i--) {
+        const s = leaf * SLOTS + i;
+        yield [this.keys[s], this.vals[s] as V, this.aux[s]];
+      }
+    }
+  }
+
+  *entries(): IterableIterator<[number, V, number]> {
+    for (let leaf = this.head; leaf !== NONE; leaf = this.nextLeaf[leaf]) {
+      for (let i = 0; i < this.count[leaf]; i++) {
+        const s = leaf * SLOTS + i;
+        yield [this.keys[s], this.vals[s] as V, this.aux[s]];
+      }
+    }
+  }
+}
