@@ -8,9 +8,6 @@ import { runScenario } from '../src/script/run.js';
 const SHARED = join(import.meta.dirname, '../../shared/kernel-oracle');
 const OWN = join(import.meta.dirname, 'conformance');
 
-/** Scenarios that need the userfaultfd layer (issue 3); they are replayed once it lands. */
-const NEEDS_UFFD = (text: string) => /^\s*(uffd|monitor)\b/m.test(text);
-
 function body(out: string): string {
   return out.split('\n').slice(1).join('\n');
 }
@@ -23,8 +20,7 @@ function suite(dir: string, label: string) {
       const name = f.replace(/\.txt$/, '');
       const text = readFileSync(join(scen, f), 'utf8');
       const expected = join(dir, 'expected', `${name}.out`);
-      const test = NEEDS_UFFD(text) ? it.skip : it;
-      test(name, () => {
+      it(name, () => {
         expect(existsSync(expected), `${name} has a recording`).toBe(true);
         expect(body(runScenario(text))).toBe(body(readFileSync(expected, 'utf8')));
       });

@@ -158,6 +158,11 @@ function hugeWriteFault(mm: Mm, vma: Vma, addr: number, kernel: boolean): number
   const e = mm.pt.pmd(addr)!;
   if (e.huge > 0) return userfault(mm, vma, addr, VM_UFFD_WP, true, kernel);
   mm.lock.vma();
+  if (mm.kernel.settings.hugeZeroWrite === 'split') {
+    // Linux before 6.11: split to 512 zero-page PTEs; the retry copies one 4 KiB page
+    mm.splitHugePmd(e);
+    return FAULT_RETRY;
+  }
   e.huge = 0;
   mm.installHugePmd(addr, mm.frames.allocHuge(FRAME_ANON));
   mm.kernel.count('thp_fault_alloc');

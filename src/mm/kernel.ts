@@ -17,6 +17,16 @@ export interface KernelSettings {
   khugepagedMaxPtesShared: number;
   /** khugepaged/pages_to_scan: pages one khugepaged pass looks at. @defaultValue 4096 */
   khugepagedPagesToScan: number;
+  /** vm.unprivileged_userfaultfd. @defaultValue false (processes are privileged by default anyway) */
+  unprivilegedUserfaultfd: boolean;
+  /**
+   * Proposed extension: what a write to a huge zero page mapped by UFFDIO_ZEROPAGE's
+   * huge-zero-page mode does. 'thp' allocates a whole THP, as the proposal intends and as Linux
+   * 6.11+ does for a huge zero page mapped by a read fault (do_huge_zero_wp_pmd; recorded in
+   * thp-huge-zero-read); 'split' splits the PMD and copies one 4 KiB page, as Linux before 6.11
+   * did. @defaultValue 'thp'
+   */
+  hugeZeroWrite: 'thp' | 'split';
 }
 
 export const DEFAULT_SETTINGS: KernelSettings = {
@@ -26,6 +36,8 @@ export const DEFAULT_SETTINGS: KernelSettings = {
   khugepagedMaxPtesNone: 511,
   khugepagedMaxPtesShared: 256,
   khugepagedPagesToScan: 4096,
+  unprivilegedUserfaultfd: false,
+  hugeZeroWrite: 'thp',
 };
 
 /** The /proc/vmstat event counters the simulator maintains, with the kernel's names. */

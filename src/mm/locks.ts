@@ -37,6 +37,19 @@ export class MmapLock {
     this.since.vma++;
   }
 
+  /**
+   * Run fn without counting its acquisitions in take()'s window (totals still count them): what
+   * another thread, such as a userfaultfd monitor, does is not the scenario thread's.
+   */
+  uncounted<T>(fn: () => T): T {
+    const saved = { ...this.since };
+    try {
+      return fn();
+    } finally {
+      this.since = saved;
+    }
+  }
+
   /** The counts since the previous call, and reset them. */
   take(): LockCounts {
     const s = this.since;

@@ -13,6 +13,8 @@ import { sysMremap } from './syscalls/mremap.js';
 import { sysMunmap } from './syscalls/munmap.js';
 import { Errno, MAP_ANONYMOUS, PAGE_SIZE, SIGBUS, SIGSEGV, SignalError, type SigInfo } from './uapi.js';
 import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
+import * as uffd from './userfaultfd/index.js';
+import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
 
 /**
  * A signal handler. It runs at the faulting access; returning true means "I fixed the mapping,
@@ -28,13 +30,15 @@ export const FALLOC_FL_KEEP_SIZE = 0x1;
 export const FALLOC_FL_PUNCH_HOLE = 0x2;
 
 /** What a file descriptor refers to. Other layers (userfaultfd) add their own kinds. */
-export type FdObject = { kind: 'shmem'; file: ShmemFile } | { kind: 'zero' } | { kind: string; [k: string]: unknown };
+export type FdObject = { kind: 'shmem'; file: ShmemFile } | { kind: 'zero' } | { kind: 'userfaultfd'; ctx: UffdContext };
 
 export interface ProcessOptions {
   /** Share a kernel (physical memory, settings, vmstat) with other processes. */
   kernel?: Kernel;
   /** Settings for a new kernel. */
   settings?: Partial<KernelSettings>;
+  /** Whether the process has CAP_SYS_PTRACE (userfaultfd without UFFD_USER_MODE_ONLY). @defaultValue true */
+  privileged?: boolean;
 }
 
 /** How many times a handler may ask to retry the same access before it counts as a loop. */
@@ -46,10 +50,12 @@ export class Process {
   private readonly handlers = new Map<number, SignalHandler>();
   private readonly fds = new Map<number, FdObject>();
   private nextFd = 3;
+  readonly privileged: boolean;
 
   constructor(opts: ProcessOptions = {}) {
     this.kernel = opts.kernel ?? new Kernel(opts.settings);
     this.mm = new Mm(this.kernel);
+    this.privileged = opts.privileged ?? true;
   }
 
   // ---- memory syscalls --------------------------------------------------------------------
@@ -61,7 +67,7 @@ export class Process {
       const o = this.fds.get(fd);
       if (!o) throw new Errno('EBADF');
       if (o.kind !== 'shmem') throw new Errno('ENODEV');
-      file = (o as { file: ShmemFile }).file;
+      file = o.file;
     }
     return sysMmap(this.mm, addr, length, prot, flags, file, offset);
   }
@@ -110,7 +116,97 @@ export class Process {
   }
 
   close(fd: number): void {
-    if (!this.fds.delete(fd)) throw new Errno('EBADF');
+    const o = this.fds.get(fd);
+    if (!o) throw new Errno('EBADF');
+    this.fds.delete(fd);
+    if (o.kind === 'userfaultfd') uffd.uffdRelease(o.ctx);
+  }
+
+  // ---- userfaultfd ----------------------------------------------------------------------------
+
+  /** userfaultfd(2): flags are O_CLOEXEC, O_NONBLOCK and UFFD_USER_MODE_ONLY. */
+  userfaultfd(flags = 0): number {
+    this.mm.countSyscall('userfaultfd');
+    return this.installFd({ kind: 'userfaultfd', ctx: uffd.newUserfaultfd(this.mm, flags, this.privileged) });
+  }
+
+  /** The context behind a userfaultfd descriptor (EBADF/EINVAL otherwise). */
+  uffdContext(fd: number): UffdContext {
+    const o = this.fdObject(fd);
+    if (o.kind !== 'userfaultfd') throw new Errno('EINVAL', 'not a userfaultfd');
+    return o.ctx;
+  }
+
+  private uffdIoctl<T>(fd: number, name: string, fn: (ctx: UffdContext) => T): T {
+    this.mm.countSyscall(name);
+    return fn(this.uffdContext(fd));
+  }
+
+  /** UFFDIO_API: returns the features the kernel offers. */
+  uffdApi(fd: number, features = 0, api = uffd.UFFD_API): number {
+    return this.uffdIoctl(fd, 'UFFDIO_API', (c) => uffd.uffdApi(c, api, features));
+  }
+
+  /** UFFDIO_REGISTER: returns the ioctls bitmask for the range. */
+  uffdRegister(fd: number, start: number, len: number, mode: number): number {
+    return this.uffdIoctl(fd, 'UFFDIO_REGISTER', (c) => uffd.uffdRegister(c, start, len, mode));
+  }
+
+  uffdUnregister(fd: number, start: number, len: number): void {
+    this.uffdIoctl(fd, 'UFFDIO_UNREGISTER', (c) => uffd.uffdUnregister(c, start, len));
+  }
+
+  uffdWake(fd: number, start: number, len: number): void {
+    this.uffdIoctl(fd, 'UFFDIO_WAKE', (c) => uffd.uffdWake(c, start, len));
+  }
+
+  /** UFFDIO_ZEROPAGE: returns bytes mapped; a failure is a UffdError carrying the progress field. */
+  uffdZeropage(fd: number, start: number, len: number, mode = 0): number {
+    return this.uffdIoctl(fd, 'UFFDIO_ZEROPAGE', (c) => uffd.uffdZeropage(c, start, len, mode));
+  }
+
+  /** UFFDIO_COPY from this process's memory at src. */
+  uffdCopy(fd: number, dst: number, src: number, len: number, mode = 0): number {
+    return this.uffdIoctl(fd, 'UFFDIO_COPY', (c) => uffd.uffdCopy(c, dst, src, len, mode));
+  }
+
+  uffdMove(fd: number, dst: number, src: number, len: number, mode = 0): number {
+    return this.uffdIoctl(fd, 'UFFDIO_MOVE', (c) => uffd.uffdMove(c, dst, src, len, mode));
+  }
+
+  uffdWriteprotect(fd: number, start: number, len: number, mode: number): void {
+    this.uffdIoctl(fd, 'UFFDIO_WRITEPROTECT', (c) => uffd.uffdWriteprotect(c, start, len, mode));
+  }
+
+  uffdContinue(fd: number, start: number, len: number, mode = 0): number {
+    return this.uffdIoctl(fd, 'UFFDIO_CONTINUE', (c) => uffd.uffdContinue(c, start, len, mode));
+  }
+
+  uffdPoison(fd: number, start: number, len: number, mode = 0): number {
+    return this.uffdIoctl(fd, 'UFFDIO_POISON', (c) => uffd.uffdPoison(c, start, len, mode));
+  }
+
+  /** read(2) of one uffd_msg; EAGAIN when none is pending. */
+  uffdRead(fd: number): UffdMsg {
+    this.mm.countSyscall('read');
+    const msg = this.uffdContext(fd).queue.shift();
+    if (!msg) throw new Errno('EAGAIN');
+    return msg;
+  }
+
+  /** poll(2) for POLLIN. */
+  uffdPoll(fd: number): boolean {
+    return this.uffdContext(fd).queue.length > 0;
+  }
+
+  /**
+   * Attach a monitor: called synchronously with every message, as a monitor thread that is
+   * always waiting in read() would be. It resolves faults with the uffd* ioctls.
+   */
+  uffdMonitor(fd: number, monitor: UffdMonitor | null): void {
+    const ctx = this.uffdContext(fd);
+    ctx.monitor = monitor;
+    if (monitor) for (let m = ctx.queue.shift(); m; m = ctx.queue.shift()) monitor(m, ctx);
   }
 
   memfdCreate(name: string, flags = 0): number {
@@ -122,7 +218,7 @@ export class Process {
   private shmem(fd: number): ShmemFile {
     const o = this.fdObject(fd);
     if (o.kind !== 'shmem') throw new Errno('EINVAL');
-    return (o as { file: ShmemFile }).file;
+    return o.file;
   }
 
   ftruncate(fd: number, size: number): void {
@@ -206,7 +302,7 @@ export class Process {
     const o = this.fdObject(fd);
     let src: Uint8Array | null = null;
     if (o.kind === 'shmem') {
-      const f = (o as { file: ShmemFile }).file;
+      const f = o.file;
       src = new Uint8Array(len);
       for (let p = 0; p * PAGE_SIZE < len; p++) {
         const pfn = f.pages.get(p);

@@ -13,6 +13,9 @@ import { UffdScenario } from './uffd-ops.js';
 export const ARENA_BASE = 0x7f0000000000;
 export const ARENA_SIZE = 1024 * 1024 * 1024;
 
+/** Operations after which the runner prints the monitor's log (print_log in runner.c). */
+const FLUSHING_OPS = new Set(['read', 'write', 'fill', 'kread', 'kwrite', 'maps', 'events']);
+
 /** VmFlags the runner keeps, in the order it prints them (the kernel's order). */
 const KEPT_FLAGS = new Set(['um', 'uw', 'ui', 'hg', 'nh', 'lo', 'dc', 'wf', 'sd']);
 
@@ -54,6 +57,7 @@ export class ScenarioRunner {
     this.sinkFd = this.proc.memfdCreate('sink', MFD_CLOEXEC);
     this.proc.ftruncate(this.sinkFd, 1 << 24);
     this.uffd = new UffdScenario(this.proc, ARENA_BASE, ARENA_SIZE);
+    this.proc.mm.lock.take(); // the runner counts from the first operation
   }
 
   /** Run every line; returns the whole output, first line `# simulator`. */
@@ -74,7 +78,8 @@ export class ScenarioRunner {
       else throw e;
     }
     void inspect;
-    const log = line.op === 'locks' || line.op === 'count' || line.op === 'rss' ? '' : this.uffd.flushLog();
+    // the runner prints what the monitor logged only after these operations
+    const log = FLUSHING_OPS.has(line.op) ? this.uffd.flushLog() : '';
     return `${line.index} ${line.text} ->${log} ${result}`;
   }
 

@@ -1,0 +1,195 @@
+// The mfill_atomic family (mm/userfaultfd.c): UFFDIO_ZEROPAGE, UFFDIO_COPY, UFFDIO_CONTINUE and
+// UFFDIO_POISON fill missing PTEs of one registered VMA, page by page, and report how far they
+// got. They run under the VMA's lock; the first one in a VMA without an anon_vma takes mmap_lock
+// for reading to set it up.
+import { readUser } from '../access.js';
+import { FRAME_ANON, ZERO_PFN } from '../frames.js';
+import type { Mm } from '../mm.js';
+import { HUGE_ZERO, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
+import type { ShmemFile } from '../shmem.js';
+import { thpAllowed } from '../thp.js';
+import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
+import { VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, type Vma } from '../vma.js';
+import type { UffdContext } from './context.js';
+import { validateRange } from './register.js';
+import {
+  UFFDIO_CONTINUE_MODE_DONTWAKE,
+  UFFDIO_CONTINUE_MODE_WP,
+  UFFDIO_COPY_MODE_DONTWAKE,
+  UFFDIO_COPY_MODE_WP,
+  UFFDIO_POISON_MODE_DONTWAKE,
+  UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+  UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT,
+  UffdError,
+} from './uapi.js';
+
+type Kind = 'zeropage' | 'copy' | 'continue' | 'poison';
+
+const MODES: Record<Kind, number> = {
+  zeropage: UFFDIO_ZEROPAGE_MODE_DONTWAKE | UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT,
+  copy: UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP,
+  continue: UFFDIO_CONTINUE_MODE_DONTWAKE | UFFDIO_CONTINUE_MODE_WP,
+  poison: UFFDIO_POISON_MODE_DONTWAKE,
+};
+
+/** A PTE that mfill may fill: none, or a uffd-wp marker (pte_none_mostly). */
+function fillable(v: number): boolean {
+  return v === PTE_NONE || v === PTE_WP_MARKER;
+}
+
+/** The outcome as the ioctl reports it: all done, or an error with the progress field. */
+function finish(done: number, len: number, err: ErrnoName | null): number {
+  if (done === len) return done;
+  if (done > 0) throw new UffdError('EAGAIN', done, 'stopped part way');
+  const code = err ?? 'EAGAIN';
+  throw new UffdError(code, -new Errno(code).errno);
+}
+
+/** uffd_mfill_lock + the checks of mfill_atomic that come before any page is touched. */
+function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode: number): Vma {
+  const mm = ctx.mm;
+  if (!ctx.ready) throw new UffdError('EINVAL', 0, 'UFFDIO_API not done');
+  try {
+    validateRange(start, len);
+  } catch (e) {
+    throw new UffdError('EINVAL', 0, (e as Error).message);
+  }
+  if (mode & ~MODES[kind]) throw new UffdError('EINVAL', 0, 'bad mode');
+  const vma = mm.vmas.find(start);
+  // validate_dst_vma: one VMA must cover the range, and it must be registered
+  if (!vma || start + len > vma.end || !vma.uffd) throw new UffdError('ENOENT', -2, 'range not registered');
+  const fail = (code: ErrnoName, why: string) => new UffdError(code, -new Errno(code).errno, why);
+  if (kind === 'continue' && !(vma.file && vma.flags & VM_SHARED)) throw fail('EINVAL', 'CONTINUE needs shmem');
+  if (kind === 'continue' && !(vma.flags & VM_UFFD_MINOR)) throw fail('EINVAL', 'not registered in minor mode');
+  const wp = kind === 'copy' ? mode & UFFDIO_COPY_MODE_WP : kind === 'continue' ? mode & UFFDIO_CONTINUE_MODE_WP : 0;
+  if (wp && !(vma.flags & VM_UFFD_WP)) throw fail('EINVAL', 'WP mode needs a wp-registered range');
+  if (vma.isAnonymous && !vma.isShared && mm.anonVmaPrepare(vma)) mm.lock.read();
+  else mm.lock.vma();
+  return vma;
+}
+
+/** UFFDIO_ZEROPAGE: map zero pages (and, with the extension, huge zero pages). */
+export function uffdZeropage(ctx: UffdContext, start: number, len: number, mode = 0): number {
+  const vma = lockDst(ctx, 'zeropage', start, len, mode);
+  const mm = ctx.mm;
+  const huge = (mode & UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT) !== 0 && thpAllowed(mm, vma, false);
+  let done = 0;
+  let err: ErrnoName | null = null;
+  while (done < len) {
+    const a = start + done;
+    const e = mm.pt.pmd(a);
+    if (huge && a % PMD_SIZE === 0 && len - done >= PMD_SIZE && !e) {
+      // proposed extension: the whole block maps the huge zero page (no PTE table at all)
+      mm.kernel.useHugeZero();
+      mm.installHugePmd(a, HUGE_ZERO);
+      done += PMD_SIZE;
+      continue;
+    }
+    if ((e && e.huge !== 0) || !fillable(mm.pt.pte(a))) {
+      err = 'EEXIST';
+      break;
+    }
+    const file = vma.file as ShmemFile | null;
+    if (file) {
+      // shmem_mfill_atomic_pte: a zeroed page enters the page cache
+      const pgoff = vma.pgoffOf(a);
+      if (file.pages.has(pgoff)) {
+        err = 'EEXIST';
+        break;
+      }
+      const pfn = file.page(mm.frames, pgoff, true);
+      mm.frames.get(pfn);
+      mm.installPte(a, pfn);
+    } else {
+      mm.installPte(a, ZERO_PFN);
+    }
+    done += PAGE_SIZE;
+  }
+  return finish(done, len, err);
+}
+
+/** UFFDIO_COPY: new pages holding len bytes read from user memory at src. */
+export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number, mode = 0): number {
+  if (ctx.ready && len > 0 && src < dst + len && dst < src + len) throw new UffdError('EINVAL', 0, 'source overlaps destination');
+  const vma = lockDst(ctx, 'copy', dst, len, mode);
+  const mm = ctx.mm;
+  const flags = mode & UFFDIO_COPY_MODE_WP ? PTEF_UFFD_WP : 0;
+  const buf = new Uint8Array(PAGE_SIZE);
+  let done = 0;
+  let err: ErrnoName | null = null;
+  while (done < len) {
+    const a = dst + done;
+    const e = mm.pt.pmd(a);
+    if ((e && e.huge !== 0) || !fillable(mm.pt.pte(a))) {
+      err = 'EEXIST';
+      break;
+    }
+    if (readUser(mm, src + done, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE) {
+      err = 'EFAULT';
+      break;
+    }
+    const file = vma.file as ShmemFile | null;
+    let pfn: number;
+    if (file) {
+      const pgoff = vma.pgoffOf(a);
+      if (file.pages.has(pgoff)) {
+        err = 'EEXIST';
+        break;
+      }
+      pfn = file.page(mm.frames, pgoff, true);
+      mm.frames.get(pfn);
+    } else {
+      pfn = mm.frames.alloc(FRAME_ANON);
+    }
+    mm.frames.write(pfn, 0, buf, 0, PAGE_SIZE);
+    mm.installPte(a, pfn, flags);
+    done += PAGE_SIZE;
+  }
+  return finish(done, len, err);
+}
+
+/** UFFDIO_CONTINUE: map pages already in the page cache (minor faults). */
+export function uffdContinue(ctx: UffdContext, start: number, len: number, mode = 0): number {
+  const vma = lockDst(ctx, 'continue', start, len, mode);
+  const mm = ctx.mm;
+  const file = vma.file as ShmemFile;
+  const flags = mode & UFFDIO_CONTINUE_MODE_WP ? PTEF_UFFD_WP : 0;
+  let done = 0;
+  let err: ErrnoName | null = null;
+  while (done < len) {
+    const a = start + done;
+    const pfn = file.pages.get(vma.pgoffOf(a));
+    // mfill_atomic_pte_continue: no page in the cache is EFAULT, a mapped one EEXIST
+    if (pfn === undefined) {
+      err = 'EFAULT';
+      break;
+    }
+    if (!fillable(mm.pt.pte(a))) {
+      err = 'EEXIST';
+      break;
+    }
+    mm.frames.get(pfn);
+    mm.installPte(a, pfn, flags);
+    done += PAGE_SIZE;
+  }
+  return finish(done, len, err);
+}
+
+/** UFFDIO_POISON: a poison marker in each missing PTE; access then raises SIGBUS. */
+export function uffdPoison(ctx: UffdContext, start: number, len: number, mode = 0): number {
+  lockDst(ctx, 'poison', start, len, mode);
+  const mm = ctx.mm;
+  let done = 0;
+  let err: ErrnoName | null = null;
+  while (done < len) {
+    const a = start + done;
+    const e = mm.pt.pmd(a);
+    if ((e && e.huge !== 0) || !fillable(mm.pt.pte(a))) {
+      err = 'EEXIST';
+      break;
+    }
+    mm.pt.setPte(a, PTE_POISON);
+    done += PAGE_SIZE;
+  }
+  return finish(done, len, err);
+}

@@ -1,0 +1,96 @@
+// UFFDIO_MOVE (mm/userfaultfd.c: move_pages, Linux 6.8+): move anonymous pages from src to dst
+// without copying a byte. The page changes owner (its anon_vma and index follow the destination
+// VMA), which is what lets a merged VMA own pages that were born elsewhere. A whole THP moves as
+// one PMD when both sides are 2 MiB-aligned and the range covers it; otherwise it is split.
+import { FRAME_ANON, ZERO_PFN } from '../frames.js';
+import type { Mm } from '../mm.js';
+import { PTE_NONE } from '../page-table.js';
+import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
+import { VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_READ, VM_WRITE, type Vma } from '../vma.js';
+import type { UffdContext } from './context.js';
+import { validateRange } from './register.js';
+import { UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, UFFDIO_MOVE_MODE_DONTWAKE, UffdError } from './uapi.js';
+
+const ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+
+function fail(code: ErrnoName, why: string): UffdError {
+  return new UffdError(code, -new Errno(code).errno, why);
+}
+
+/** validate_move_areas: both private anonymous, same access rights, neither locked nor special. */
+function checkAreas(ctx: UffdContext, src: Vma, dst: Vma): void {
+  if (!dst.uffd || dst.uffd !== ctx) throw fail('EINVAL', 'destination not registered with this userfaultfd');
+  if (!src.isAnonymous || src.isShared || !dst.isAnonymous || dst.isShared) throw fail('EINVAL', 'not private anonymous memory');
+  if ((src.flags & ACCESS) !== (dst.flags & ACCESS)) throw fail('EINVAL', 'different protections');
+  if ((src.flags | dst.flags) & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) throw fail('EINVAL', 'locked or special mapping');
+}
+
+export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number, mode = 0): number {
+  const mm = ctx.mm;
+  if (!ctx.ready) throw new UffdError('EINVAL', 0, 'UFFDIO_API not done');
+  try {
+    validateRange(dst, len);
+    validateRange(src, len);
+  } catch (e) {
+    throw new UffdError('EINVAL', 0, (e as Error).message);
+  }
+  if (mode & ~(UFFDIO_MOVE_MODE_DONTWAKE | UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)) throw new UffdError('EINVAL', 0, 'bad mode');
+  if (src < dst + len && dst < src + len) throw fail('EINVAL', 'ranges overlap');
+  // uffd_move_lock: per-VMA locks on both; the destination may need its anon_vma first
+  const dstVma = mm.vmas.find(dst);
+  const srcVma = mm.vmas.find(src);
+  if (!dstVma || dst + len > dstVma.end || !srcVma || src + len > srcVma.end) throw fail('ENOENT', 'no VMA covers the range');
+  checkAreas(ctx, srcVma, dstVma);
+  if (mm.anonVmaPrepare(dstVma)) mm.lock.read();
+  else mm.lock.vma();
+  const holes = (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) !== 0;
+  let done = 0;
+  let err: ErrnoName | null = null;
+  while (done < len) {
+    const s = src + done;
+    const d = dst + done;
+    const se = mm.pt.pmd(s);
+    const de = mm.pt.pmd(d);
+    if ((de && de.huge !== 0) || mm.pt.pte(d) !== PTE_NONE) {
+      err = 'EEXIST';
+      break;
+    }
+    if (se && se.huge !== 0) {
+      if (s % PMD_SIZE === 0 && d % PMD_SIZE === 0 && len - done >= PMD_SIZE && !de) {
+        // move_pages_huge_pmd: the PMD changes hands whole
+        const target = mm.pt.pmdAlloc(d);
+        target.huge = se.huge;
+        target.hugeFlags = 0;
+        se.huge = 0;
+        se.hugeFlags = 0;
+        mm.pt.dropIfEmpty(se);
+        done += PMD_SIZE;
+        continue;
+      }
+      mm.splitHugePmd(se);
+    }
+    const v = mm.pt.pte(s);
+    if (v === PTE_NONE) {
+      if (!holes) {
+        err = 'ENOENT';
+        break;
+      }
+      done += PAGE_SIZE;
+      continue;
+    }
+    if (v < 0) {
+      err = 'EFAULT'; // a marker (guard, poison, uffd-wp) is not a page that can move
+      break;
+    }
+    if (v !== ZERO_PFN && (!(mm.frames.flags(v) & FRAME_ANON) || mm.frames.refs(v) !== 1)) {
+      err = 'EBUSY'; // only exclusive anonymous pages move (folio_maybe_mapped_shared)
+      break;
+    }
+    mm.pt.clearPte(s);
+    mm.pt.setPte(d, v);
+    done += PAGE_SIZE;
+  }
+  if (done === len) return done;
+  if (done > 0) throw new UffdError('EAGAIN', done, 'stopped part way');
+  throw fail(err ?? 'EAGAIN', 'nothing moved');
+}
