@@ -106,7 +106,10 @@ function userfault(mm: Mm, vma: Vma, addr: number, reason: number, write: boolea
 /** do_anonymous_page / do_huge_pmd_anonymous_page. */
 function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean): number {
   if (vma.flags & VM_UFFD_MISSING) {
-    mm.lock.vma();
+    // do_anonymous_page prepares the anon_vma for a write before it asks userfaultfd, a read
+    // (which would map the zero page) asks first
+    if (write && mm.anonVmaPrepare(vma)) mm.lock.read();
+    else mm.lock.vma();
     return userfault(mm, vma, addr, VM_UFFD_MISSING, write, kernel);
   }
   const e = mm.pt.pmd(addr);
