@@ -1,10 +1,12 @@
 // Speed and size of the simulated mm (`npm run bench`): faults, mmap/munmap among many VMAs,
-// MADV_DONTNEED, VMA lookup at scale, and the memory a huge sparse reservation costs.
+// MADV_DONTNEED, VMA lookup at scale, userfaultfd operations (uffd.bench.ts), and the memory a
+// huge sparse reservation costs.
 // Each figure is printed beside the real kernel's, measured by tools/recorder.c in the same run.
 import { Bench } from 'tinybench';
 import { Process } from '../src/mm/process.js';
 import { MADV_DONTNEED, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
 import { printComparison, realKernelNs } from './real-kernel.js';
+import { addUffdBenchmarks } from './uffd.bench.js';
 
 const P = 4096;
 const RW = PROT_READ | PROT_WRITE;
@@ -71,6 +73,8 @@ async function timed(): Promise<{ name: string; simNs: number }[]> {
       for (let k = 0; k < 64; k++) p.mm.vmas.find(addrs[i++ & 4095]);
     });
   }
+
+  addUffdBenchmarks(bench);
 
   for (const t of bench.tasks) if (only.length && !only.includes(t.name)) bench.remove(t.name);
   await bench.run();

@@ -130,7 +130,8 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   }
   if (!write) {
     mm.lock.vma();
-    mm.installPte(addr, ZERO_PFN);
+    // a uffd-wp marker stays as the zero page's wp bit
+    mm.installPte(addr, ZERO_PFN, mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0);
     mm.faults.zero++;
     return FAULT_RETRY;
   }
@@ -189,7 +190,7 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   mm.faults.file++;
   if (vma.isShared || !write) {
     mm.frames.get(page);
-    mm.installPte(addr, page);
+    mm.installPte(addr, page, mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0);
     if (!write && !(vma.flags & VM_UFFD_FLAGS)) faultAround(mm, vma, file, addr);
     return FAULT_RETRY;
   }

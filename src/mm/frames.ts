@@ -17,6 +17,12 @@ const FRAME_DATA = 0x80; // holds bytes in its slab
 
 const SLAB_SHIFT = 8;
 const SLAB_FRAMES = 1 << SLAB_SHIFT;
+/**
+ * Released slabs kept for reuse (64 MiB at most): a fresh buffer costs the host a page fault per
+ * 4 KiB on first touch, a recycled one only the wipe of the frames that get data.
+ */
+const slabPool: Uint8Array[] = [];
+const SLAB_POOL_MAX = 64;
 
 export class FrameTable {
   private refcount = new Int32Array(1 << 14);
@@ -139,10 +145,17 @@ export class FrameTable {
         this.slabs.push(null);
         this.slabUse.push(0);
       }
-      const slab = this.slabs[s];
+      let slab = this.slabs[s];
+      if (!slab) {
+        const recycled = slabPool.pop();
+        slab = this.slabs[s] = recycled ?? new Uint8Array(SLAB_FRAMES * PAGE_SIZE);
+        if (!recycled) {
+          this.slabUse[s]++;
+          return slab; // brand new: already zero
+        }
+      }
       // a frame's old bytes are wiped when it next gets data, as clear_page runs at allocation
-      if (!slab) this.slabs[s] = new Uint8Array(SLAB_FRAMES * PAGE_SIZE);
-      else slab.fill(0, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
+      slab.fill(0, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
       this.slabUse[s]++;
     }
     return this.slabs[s]!;
@@ -157,7 +170,10 @@ export class FrameTable {
     if (!(this.fflags[pfn] & FRAME_DATA)) return;
     this.fflags[pfn] &= ~FRAME_DATA;
     const s = pfn >> SLAB_SHIFT;
-    if (--this.slabUse[s] === 0) this.slabs[s] = null;
+    if (--this.slabUse[s] === 0) {
+      if (slabPool.length < SLAB_POOL_MAX) slabPool.push(this.slabs[s]!);
+      this.slabs[s] = null;
+    }
   }
 
   byteAt(pfn: number, off: number): number {

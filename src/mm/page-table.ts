@@ -36,12 +36,17 @@ export class PmdEntry {
 
   table(): Int32Array {
     if (!this.pte) {
-      this.pte = new Int32Array(HPAGE_PMD_NR);
-      this.pteFlags = new Uint8Array(HPAGE_PMD_NR);
+      const t = tablePool.pop();
+      this.pte = t ? t[0] : new Int32Array(HPAGE_PMD_NR);
+      this.pteFlags = t ? t[1] : new Uint8Array(HPAGE_PMD_NR);
     }
     return this.pte;
   }
 }
+
+/** Emptied PTE tables, all zero, kept for reuse: allocating typed arrays costs more than a fault. */
+const tablePool: [Int32Array, Uint8Array][] = [];
+const TABLE_POOL_MAX = 4096;
 
 export function pmdIndex(addr: number): number {
   return Math.floor(addr / PMD_SIZE);
@@ -102,6 +107,10 @@ export class PageTable {
 
   dropIfEmpty(e: PmdEntry): void {
     if (e.used === 0 && e.huge === 0) {
+      if (e.pte && tablePool.length < TABLE_POOL_MAX) {
+        e.pteFlags!.fill(0);
+        tablePool.push([e.pte, e.pteFlags!]);
+      }
       e.pte = null;
       e.pteFlags = null;
       this.pmds.delete(e.index);

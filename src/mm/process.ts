@@ -1,6 +1,8 @@
 // A simulated process: the syscall-shaped surface a program (an allocator, a workload, a test)
 // calls, its file descriptors, its signal handlers, and loads and stores to its memory.
 import { FaultHang, faultSignal, readUser, writeUser } from './access.js';
+import { resolvePage } from './fault.js';
+import { ZERO_PFN } from './frames.js';
 import { Kernel, type KernelSettings } from './kernel.js';
 import { Mm } from './mm.js';
 import { procMaps, procSmaps, procSmapsRollup, procVmstat } from './proc.js';
@@ -365,11 +367,19 @@ export class Process {
   }
 
   read8(addr: number): number {
-    return this.read(addr, 1)[0];
+    for (let tries = 0; ; tries++) {
+      const pfn = resolvePage(this.mm, addr, false, false);
+      if (pfn > 0) return pfn === ZERO_PFN ? 0 : this.kernel.frames.byteAt(pfn, addr % PAGE_SIZE);
+      this.deliver(pfn, addr, tries);
+    }
   }
 
   write8(addr: number, v: number): void {
-    this.fill(addr, 1, v);
+    for (let tries = 0; ; tries++) {
+      const pfn = resolvePage(this.mm, addr, true, false);
+      if (pfn > 0) return this.kernel.frames.fill(pfn, addr % PAGE_SIZE, 1, v & 0xff);
+      this.deliver(pfn, addr, tries);
+    }
   }
 
   read32(addr: number): number {

@@ -130,18 +130,35 @@ export interface SigInfo {
   readonly addr: number;
 }
 
-/** A signal the simulated program did not handle (or whose handler did not fix the fault). */
+/**
+ * A signal the simulated program did not handle (or whose handler did not fix the fault). It
+ * carries no stack trace: heaps that live on SIGBUS raise thousands, and capturing a trace costs
+ * more than the kernel's whole round trip. The address says where it happened.
+ */
 export class SignalError extends Error implements SigInfo {
   readonly signo: number;
-  constructor(
-    override readonly name: SignalName,
-    readonly code: number,
-    readonly addr: number,
-  ) {
-    super(`${name} at 0x${addr.toString(16)} (si_code ${code})`);
+  override readonly name: SignalName;
+  readonly code: number;
+  readonly addr: number;
+
+  constructor(name: SignalName, code: number, addr: number) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super();
+    Error.stackTraceLimit = limit;
+    this.name = name;
+    this.code = code;
+    this.addr = addr;
     this.signo = name === 'SIGSEGV' ? SIGSEGV : SIGBUS;
   }
 }
+
+// the message is composed only when someone reads it
+Object.defineProperty(SignalError.prototype, 'message', {
+  get(this: SignalError) {
+    return `${this.name} at 0x${this.addr.toString(16)} (si_code ${this.code})`;
+  },
+});
 
 export function pageAligned(x: number): boolean {
   return x % PAGE_SIZE === 0;

@@ -91,7 +91,7 @@ export class UffdLayer implements UserfaultHook {
     if (ctx.has(UFFD_FEATURE_SIGBUS)) {
       if (kernel) mm.lock.read();
       mm.faults.sigbus++;
-      dbg('SIGBUS at 0x%s', addr.toString(16));
+      if (dbg.enabled) dbg('SIGBUS at 0x%s', addr.toString(16));
       return FAULT_SIGBUS;
     }
     const flags =
@@ -99,7 +99,7 @@ export class UffdLayer implements UserfaultHook {
       (reason === VM_UFFD_WP ? UFFD_PAGEFAULT_FLAG_WP : 0) |
       (reason === VM_UFFD_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
     const address = ctx.has(UFFD_FEATURE_EXACT_ADDRESS) ? addr : addr - (addr % PAGE_SIZE);
-    dbg('fault 0x%s flags %d', address.toString(16), flags);
+    if (dbg.enabled) dbg('fault 0x%s flags %d', address.toString(16), flags);
     ctx.send({ event: UFFD_EVENT_PAGEFAULT, flags, address, ptid: ctx.has(UFFD_FEATURE_THREAD_ID) ? 1 : 0 });
     // the fault returns VM_FAULT_RETRY once woken, and is retried under mmap_lock for reading
     mm.lock.read();

@@ -3,6 +3,7 @@
 // got. They run under the VMA's lock; the first one in a VMA without an anon_vma takes mmap_lock
 // for reading to set it up.
 import { readUser } from '../access.js';
+import { resolvePage } from '../fault.js';
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
 import { HUGE_ZERO, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
@@ -24,6 +25,9 @@ import {
 } from './uapi.js';
 
 type Kind = 'zeropage' | 'copy' | 'continue' | 'poison';
+
+/** Bounce buffer for unaligned COPY sources. */
+const buf = new Uint8Array(PAGE_SIZE);
 
 const MODES: Record<Kind, number> = {
   zeropage: UFFDIO_ZEROPAGE_MODE_DONTWAKE | UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT,
@@ -114,7 +118,6 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
   const vma = lockDst(ctx, 'copy', dst, len, mode);
   const mm = ctx.mm;
   const flags = mode & UFFDIO_COPY_MODE_WP ? PTEF_UFFD_WP : 0;
-  const buf = new Uint8Array(PAGE_SIZE);
   let done = 0;
   let err: ErrnoName | null = null;
   while (done < len) {
@@ -124,7 +127,9 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
       err = 'EEXIST';
       break;
     }
-    if (readUser(mm, src + done, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE) {
+    // copy_from_user of the source: a page-aligned source is copied frame to frame
+    const srcPfn = (src + done) % PAGE_SIZE === 0 ? resolvePage(mm, src + done, false, true) : 0;
+    if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src + done, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE)) {
       err = 'EFAULT';
       break;
     }
@@ -141,7 +146,9 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
     } else {
       pfn = mm.frames.alloc(FRAME_ANON);
     }
-    mm.frames.write(pfn, 0, buf, 0, PAGE_SIZE);
+    if (srcPfn === ZERO_PFN) mm.frames.clear(pfn);
+    else if (srcPfn > 0) mm.frames.copy(pfn, srcPfn);
+    else mm.frames.write(pfn, 0, buf, 0, PAGE_SIZE);
     mm.installPte(a, pfn, flags);
     done += PAGE_SIZE;
   }
