@@ -138,6 +138,11 @@ export class NumberBTree<V> {
     return this.aux[slot];
   }
 
+  get(k: number): V | undefined {
+    const s = this.floorSlot(k);
+    return s >= 0 && this.keys[s] === k ? this.valAt(s) : undefined;
+  }
+
   floor(k: number): V | undefined {
     const s = this.floorSlot(k);
     return s < 0 ? undefined : this.valAt(s);

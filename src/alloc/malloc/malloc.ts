@@ -1,0 +1,350 @@
+// uffd-malloc: malloc, calloc, realloc, free, aligned_alloc, posix_memalign and
+// malloc_usable_size with C semantics, on top of the single-VMA heap.
+//
+// Small requests (≤ 32 KiB) come from size-class slabs packed into 2 MiB segments, fullest
+// segment first, so that memory sits in as few hugepages as possible; a segment is given back
+// whole (one MADV_DONTNEED of 2 MiB) once all its slabs are empty. Medium requests (≤ 1 MiB) are
+// page runs in their own segments. Large ones are userland mmaps of their own, and realloc moves
+// their pages with UFFDIO_MOVE instead of copying bytes. The fast path touches no syscall.
+import { smapsRollup, type Sys } from '../sys.js';
+import { type HeapOptions, UffdHeap } from '../uffd-heap/heap.js';
+import { Errno, MREMAP_MAYMOVE } from '../../mm/uapi.js';
+import { HeapError } from './errors.js';
+import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab } from './segment.js';
+import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
+
+const PAGE = 4096;
+/** Above this, a request is a userland mmap of its own. */
+export const MEDIUM_MAX = 1024 * 1024;
+
+export interface MallocOptions extends HeapOptions {
+  /** Empty segments kept mapped for reuse before they are given back. @defaultValue 1 */
+  retainEmptySegments?: number;
+}
+
+/** What a large allocation holds: its mapping's length and the size asked for. */
+interface Large {
+  len: number;
+  size: number;
+}
+
+export interface MallocStats {
+  /** Bytes the program asked for and has not freed. */
+  liveBytes: number;
+  /** Bytes the heap has mapped with userland mmap. */
+  mappedBytes: number;
+  /** Resident bytes of the process, and how many of them THPs back (smaps_rollup). */
+  rssBytes: number;
+  thpBytes: number;
+  /** Slots in use over slots in the slabs that exist. */
+  slabOccupancy: number;
+  segments: number;
+  heap: UffdHeap['counters'];
+}
+
+export class UffdMalloc {
+  readonly heap: UffdHeap;
+  private readonly sys: Sys;
+  private readonly retain: number;
+  /** Per class, slabs with a free slot; the last one is the current slab. */
+  private readonly partial: Slab[][] = CLASS_SIZES.map(() => []);
+  /** Segments by index (address / 2 MiB). */
+  private readonly segments = new Map<number, Segment>();
+  private readonly slabSegments: Segment[] = [];
+  private readonly runSegments: Segment[] = [];
+  private readonly emptySegments: Segment[] = [];
+  private readonly large = new Map<number, Large>();
+  /** Requested sizes of live small and medium objects, by address. */
+  private readonly sizes = new Map<number, number>();
+  liveBytes = 0;
+
+  constructor(sys: Sys, opts: MallocOptions = {}) {
+    this.sys = sys;
+    this.heap = new UffdHeap(sys, opts);
+    this.retain = opts.retainEmptySegments ?? 1;
+  }
+
+  // ---- segments ------------------------------------------------------------------------------
+
+  private newSegment(kind: 'slabs' | 'runs'): Segment | null {
+    let seg = this.emptySegments.pop();
+    if (seg) {
+      seg = new Segment(seg.base, kind, true); // same memory, new use: nothing in it is zero
+    } else {
+      let base: number;
+      try {
+        base = this.heap.mmap(SEGMENT_SIZE, kind === 'slabs' ? 'slab segment' : 'run segment');
+      } catch (e) {
+        if (e instanceof Errno && e.code === 'ENOMEM') return null;
+        throw e;
+      }
+      seg = new Segment(base, kind);
+    }
+    this.segments.set(seg.base / SEGMENT_SIZE, seg);
+    (kind === 'slabs' ? this.slabSegments : this.runSegments).push(seg);
+    return seg;
+  }
+
+  private releaseSegment(seg: Segment): void {
+    const list = seg.kind === 'slabs' ? this.slabSegments : this.runSegments;
+    list.splice(list.indexOf(seg), 1);
+    this.segments.delete(seg.base / SEGMENT_SIZE);
+    if (this.emptySegments.length < this.retain) {
+      this.emptySegments.push(seg);
+      return;
+    }
+    this.heap.munmap(seg.base, SEGMENT_SIZE);
+  }
+
+  /** A slab for class cls in the fullest slab segment that has room (hugepage packing). */
+  private newSlab(cls: number): Slab | null {
+    let best: Segment | null = null;
+    for (const seg of this.slabSegments) if (seg.freeSlabs > 0 && (!best || seg.freeSlabs < best.freeSlabs)) best = seg;
+    best ??= this.newSegment('slabs');
+    return best ? best.newSlab(cls) : null;
+  }
+
+  // ---- allocation ------------------------------------------------------------------------------
+
+  /** malloc(3): a pointer, or 0 (NULL) when memory is exhausted. malloc(0) is a unique pointer. */
+  malloc(size: number): number {
+    if (size <= SMALL_MAX) return this.smallAlloc(sizeClass(size), size, false);
+    if (size <= MEDIUM_MAX) return this.runAlloc(size);
+    return this.largeAlloc(size, PAGE);
+  }
+
+  private smallAlloc(cls: number, size: number, zero: boolean): number {
+    const list = this.partial[cls];
+    let slab = list.length ? list[list.length - 1] : null;
+    if (!slab) {
+      slab = this.newSlab(cls);
+      if (!slab) return 0;
+      slab.listed = true;
+      list.push(slab);
+    }
+    const i = slab.take();
+    if (slab.full) {
+      list.pop();
+      slab.listed = false;
+    }
+    const p = slab.base + i * slab.size;
+    this.sizes.set(p, size);
+    this.liveBytes += size;
+    if (zero && !slab.lastFresh && size > 0) this.sys.fill(p, size, 0);
+    return p;
+  }
+
+  private runAlloc(size: number): number {
+    const pages = Math.ceil(size / PAGE);
+    let p = -1;
+    for (const seg of this.runSegments) if ((p = seg.takeRun(pages)) >= 0) break;
+    if (p < 0) {
+      const seg = this.newSegment('runs');
+      if (!seg) return 0;
+      p = seg.takeRun(pages);
+    }
+    this.sizes.set(p, size);
+    this.liveBytes += size;
+    return p;
+  }
+
+  private largeAlloc(size: number, align: number): number {
+    let p: number;
+    try {
+      p = this.heap.mmap(size, `malloc(${size})`, align);
+    } catch (e) {
+      if (e instanceof Errno && e.code === 'ENOMEM') return 0;
+      throw e;
+    }
+    this.large.set(p, { len: Math.ceil(size / PAGE) * PAGE, size });
+    this.freedLarge.delete(p);
+    this.liveBytes += size;
+    return p;
+  }
+
+  /** calloc(3): zeroed memory; 0 (NULL) on overflow or exhaustion. */
+  calloc(nmemb: number, size: number): number {
+    const total = nmemb * size;
+    if (!Number.isSafeInteger(total) || total > 2 ** 53 / 2) return 0;
+    if (total <= SMALL_MAX) return this.smallAlloc(sizeClass(total), total, true);
+    const p = this.malloc(total);
+    // runs may reuse pages that held data; fresh large mappings are zero pages already
+    if (p && !this.large.has(p)) this.sys.fill(p, total, 0);
+    return p;
+  }
+
+  /** aligned_alloc(3): 0 (NULL) when align is not a power of two or memory is exhausted. */
+  alignedAlloc(align: number, size: number): number {
+    if (align <= 0 || (align & (align - 1)) !== 0 || !Number.isSafeInteger(align)) return 0;
+    if (align <= 16) return this.malloc(size);
+    if (size <= SMALL_MAX && align <= SLAB_SIZE) {
+      const c = alignedClass(size, align);
+      if (c >= 0) return this.smallAlloc(c, size, false);
+    }
+    if (align <= PAGE && size <= MEDIUM_MAX) return this.runAlloc(size);
+    return this.largeAlloc(Math.max(size, 1), Math.max(align, PAGE));
+  }
+
+  /** posix_memalign(3): [0, pointer], or [EINVAL or ENOMEM, 0]. */
+  posixMemalign(align: number, size: number): [number, number] {
+    if (align < 8 || (align & (align - 1)) !== 0) return [new Errno('EINVAL').errno, 0];
+    const p = this.alignedAlloc(align, size);
+    return p ? [0, p] : [new Errno('ENOMEM').errno, 0];
+  }
+
+  // ---- free --------------------------------------------------------------------------------
+
+  /** Where ptr lives: a small slab and slot, a run, or a large mapping. Throws HeapError otherwise. */
+  private locate(ptr: number, op: string): { slab: Slab; slot: number } | { run: Segment } | { large: Large } {
+    const big = this.large.get(ptr);
+    if (big) return { large: big };
+    const index = Math.floor(ptr / SEGMENT_SIZE);
+    // retained empty segments are out of the index but remember what their slabs served
+    const seg = this.segments.get(index) ?? this.emptySegments.find((s) => s.base === index * SEGMENT_SIZE);
+    if (seg && seg.kind === 'slabs') {
+      const slab = seg.slabs[Math.floor((ptr - seg.base) / SLAB_SIZE)];
+      if (slab) {
+        const slot = (ptr - slab.base) / slab.size;
+        if (Number.isInteger(slot) && slot < slab.capacity) {
+          if (slab.live[slot]) return { slab, slot };
+          throw new HeapError('double-free', ptr, op);
+        }
+      } else if (seg.wasSlot(ptr)) {
+        throw new HeapError('double-free', ptr, op);
+      }
+    } else if (seg && seg.runPages(ptr)) {
+      return { run: seg };
+    } else if (seg && (ptr - seg.base) % PAGE === 0) {
+      throw new HeapError('double-free', ptr, op);
+    }
+    // a pointer into memory the heap gave back: freed before (or never ours)
+    const owner = this.heap.lastOwner(ptr);
+    const again = this.freedLarge.has(ptr) || (owner !== null && owner.endsWith('segment'));
+    throw new HeapError(again ? 'double-free' : 'invalid-pointer', ptr, op);
+  }
+
+  private readonly freedLarge = new Set<number>();
+
+  /** free(3). free(0) does nothing; an invalid pointer or a double free throws a HeapError. */
+  free(ptr: number): void {
+    if (ptr === 0) return;
+    const where = this.locate(ptr, 'free');
+    if ('slab' in where) {
+      const { slab, slot } = where;
+      this.liveBytes -= this.sizes.get(ptr)!;
+      this.sizes.delete(ptr);
+      slab.give(slot);
+      if (slab.used === 0) {
+        const list = this.partial[slab.cls];
+        if (slab.listed) list.splice(list.indexOf(slab), 1);
+        slab.listed = false;
+        slab.segment.freeSlab(slab);
+        if (slab.segment.empty) this.releaseSegment(slab.segment);
+      } else if (!slab.listed) {
+        slab.listed = true;
+        // keep the current slab current: older partial slabs go underneath
+        this.partial[slab.cls].unshift(slab);
+      }
+    } else if ('run' in where) {
+      this.liveBytes -= this.sizes.get(ptr)!;
+      this.sizes.delete(ptr);
+      where.run.giveRun(ptr);
+      if (where.run.empty) this.releaseSegment(where.run);
+    } else {
+      this.liveBytes -= where.large.size;
+      this.large.delete(ptr);
+      this.heap.munmap(ptr, where.large.len);
+      this.freedLarge.add(ptr);
+    }
+  }
+
+  /** malloc_usable_size(3). */
+  usableSize(ptr: number): number {
+    if (ptr === 0) return 0;
+    const where = this.locate(ptr, 'malloc_usable_size');
+    if ('slab' in where) return where.slab.size;
+    if ('run' in where) return where.run.runPages(ptr) * PAGE;
+    return where.large.len;
+  }
+
+  /** The size last asked for at ptr. */
+  private requested(ptr: number): number {
+    return this.sizes.get(ptr) ?? this.large.get(ptr)!.size;
+  }
+
+  /**
+   * realloc(3): realloc(0, n) is malloc(n), realloc(p, 0) frees p and returns 0 (as glibc).
+   * A large block grows or moves by UFFDIO_MOVE of its pages; the old pointer is then invalid.
+   * On exhaustion it returns 0 and p is untouched.
+   */
+  realloc(ptr: number, size: number): number {
+    if (ptr === 0) return this.malloc(size);
+    if (size === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    const where = this.locate(ptr, 'realloc');
+    const old = this.requested(ptr);
+    if ('large' in where && size > MEDIUM_MAX) {
+      const len = Math.ceil(size / PAGE) * PAGE;
+      let p: number;
+      try {
+        p = len === where.large.len ? ptr : this.heap.mremap(ptr, where.large.len, len, MREMAP_MAYMOVE);
+      } catch (e) {
+        if (e instanceof Errno && e.code === 'ENOMEM') return 0;
+        throw e;
+      }
+      this.large.delete(ptr);
+      this.large.set(p, { len, size });
+      this.liveBytes += size - old;
+      if (p !== ptr) this.freedLarge.add(ptr);
+      this.freedLarge.delete(p);
+      return p;
+    }
+    if ('slab' in where && size <= where.slab.size && sizeClass(size) === where.slab.cls) {
+      this.sizes.set(ptr, size);
+      this.liveBytes += size - old;
+      return ptr;
+    }
+    if ('run' in where && size > SMALL_MAX && size <= MEDIUM_MAX) {
+      const pages = Math.ceil(size / PAGE);
+      const have = where.run.runPages(ptr);
+      if (pages <= have || where.run.canGrowRun(ptr, pages)) {
+        where.run.resizeRun(ptr, pages);
+        this.sizes.set(ptr, size);
+        this.liveBytes += size - old;
+        return ptr;
+      }
+    }
+    const p = this.malloc(size);
+    if (!p) return 0;
+    const n = Math.min(old, size);
+    if (n > 0) this.sys.write(p, this.sys.read(ptr, n));
+    this.free(ptr);
+    return p;
+  }
+
+  // ---- statistics ----------------------------------------------------------------------------
+
+  stats(): MallocStats {
+    let used = 0;
+    let capacity = 0;
+    for (const seg of this.slabSegments) {
+      for (const s of seg.slabs) {
+        if (!s) continue;
+        used += s.used;
+        capacity += s.capacity;
+      }
+    }
+    const rollup = smapsRollup(this.sys);
+    return {
+      liveBytes: this.liveBytes,
+      mappedBytes: this.heap.mappedBytes,
+      rssBytes: (rollup.Rss ?? 0) * 1024,
+      thpBytes: (rollup.AnonHugePages ?? 0) * 1024,
+      slabOccupancy: capacity ? used / capacity : 0,
+      segments: this.segments.size,
+      heap: { ...this.heap.counters },
+    };
+  }
+}
