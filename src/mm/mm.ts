@@ -181,6 +181,33 @@ export class Mm {
     return zapped;
   }
 
+  /**
+   * Map the zero page into every PTE of [start, end) that is none or a uffd-wp marker, PMD by PMD;
+   * stops at the first PTE that holds anything else, or at a PMD mapping. Returns the bytes done.
+   */
+  fillZeroPtes(start: number, end: number): number {
+    let a = start;
+    while (a < end) {
+      const pe = this.pt.pmd(a);
+      if (pe && pe.huge !== 0) break;
+      const e = pe ?? this.pt.pmdAlloc(a);
+      const t = e.table();
+      const f = e.pteFlags!;
+      const stop = Math.min(end, e.base + PMD_SIZE);
+      let i = (a - e.base) / 4096;
+      for (; a < stop; a += 4096, i++) {
+        const v = t[i];
+        if (v !== PTE_NONE && v !== PTE_WP_MARKER) break;
+        if (v === PTE_NONE) e.used++;
+        t[i] = ZERO_PFN;
+        f[i] = 0;
+      }
+      this.pt.dropIfEmpty(e);
+      if (a < stop) break;
+    }
+    return a - start;
+  }
+
   /** Present (non-zero) pages in [start, end): what MADV_DONTNEED would free. */
   presentPages(start: number, end: number): number {
     let n = 0;

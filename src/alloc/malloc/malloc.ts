@@ -3,7 +3,7 @@
 //
 // Small requests (≤ 32 KiB) come from size-class slabs packed into 2 MiB segments, fullest
 // segment first, so that memory sits in as few hugepages as possible; a segment is given back
-// whole (one MADV_DONTNEED of 2 MiB) once all its slabs are empty. Medium requests (≤ 1 MiB) are
+// whole (one MADV_DONTNEED of 2 MiB) once all its slabs are empty. Medium requests (≤ 512 KiB) are
 // page runs in their own segments. Large ones are userland mmaps of their own, and realloc moves
 // their pages with UFFDIO_MOVE instead of copying bytes. The fast path touches no syscall.
 import { smapsRollup, type Sys } from '../sys.js';
@@ -14,8 +14,8 @@ import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab } from './segment.js';
 import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
 
 const PAGE = 4096;
-/** Above this, a request is a userland mmap of its own. */
-export const MEDIUM_MAX = 1024 * 1024;
+/** Above this (512 KiB, as mimalloc's large objects), a request is a userland mmap of its own. */
+export const MEDIUM_MAX = 512 * 1024;
 
 export interface MallocOptions extends HeapOptions {
   /** Empty segments kept mapped for reuse before they are given back. @defaultValue 1 */
@@ -48,13 +48,15 @@ export class UffdMalloc {
   private readonly retain: number;
   /** Per class, slabs with a free slot; the last one is the current slab. */
   private readonly partial: Slab[][] = CLASS_SIZES.map(() => []);
-  /** Segments by index (address / 2 MiB). */
-  private readonly segments = new Map<number, Segment>();
+  /** Segments by index ((address - heap base) / 2 MiB), retained empty ones included. */
+  private readonly segIndex: (Segment | undefined)[];
+  /** Live segments (not counting retained empty ones). */
+  private segmentCount = 0;
   private readonly slabSegments: Segment[] = [];
   private readonly runSegments: Segment[] = [];
   private readonly emptySegments: Segment[] = [];
   private readonly large = new Map<number, Large>();
-  /** Requested sizes of live small and medium objects, by address. */
+  /** Requested sizes of live medium objects (runs), by address. */
   private readonly sizes = new Map<number, number>();
   liveBytes = 0;
 
@@ -62,6 +64,7 @@ export class UffdMalloc {
     this.sys = sys;
     this.heap = new UffdHeap(sys, opts);
     this.retain = opts.retainEmptySegments ?? 1;
+    this.segIndex = new Array<Segment | undefined>(Math.ceil(this.heap.size / SEGMENT_SIZE)).fill(undefined);
   }
 
   // ---- segments ------------------------------------------------------------------------------
@@ -80,7 +83,8 @@ export class UffdMalloc {
       }
       seg = new Segment(base, kind);
     }
-    this.segments.set(seg.base / SEGMENT_SIZE, seg);
+    this.segIndex[(seg.base - this.heap.base) / SEGMENT_SIZE] = seg;
+    this.segmentCount++;
     (kind === 'slabs' ? this.slabSegments : this.runSegments).push(seg);
     return seg;
   }
@@ -88,12 +92,27 @@ export class UffdMalloc {
   private releaseSegment(seg: Segment): void {
     const list = seg.kind === 'slabs' ? this.slabSegments : this.runSegments;
     list.splice(list.indexOf(seg), 1);
-    this.segments.delete(seg.base / SEGMENT_SIZE);
+    this.segmentCount--;
     if (this.emptySegments.length < this.retain) {
-      this.emptySegments.push(seg);
+      this.emptySegments.push(seg); // stays in segIndex: its slabs' past is remembered
       return;
     }
+    this.segIndex[(seg.base - this.heap.base) / SEGMENT_SIZE] = undefined;
     this.heap.munmap(seg.base, SEGMENT_SIZE);
+  }
+
+  /** Give back a slab segment whose slabs are all empty, dropping the ones kept for reuse. */
+  private releaseSlabSegment(seg: Segment): void {
+    for (const s of seg.slabs) {
+      if (!s) continue;
+      const list = this.partial[s.cls];
+      if (s.listed) list.splice(list.indexOf(s), 1);
+      s.listed = false;
+      s.kept = false;
+      seg.freeSlab(s);
+    }
+    seg.emptyKept = 0;
+    this.releaseSegment(seg);
   }
 
   /** A slab for class cls in the fullest slab segment that has room (hugepage packing). */
@@ -122,13 +141,17 @@ export class UffdMalloc {
       slab.listed = true;
       list.push(slab);
     }
+    if (slab.kept) {
+      slab.kept = false;
+      slab.segment.emptyKept--;
+    }
     const i = slab.take();
     if (slab.full) {
       list.pop();
       slab.listed = false;
     }
     const p = slab.base + i * slab.size;
-    this.sizes.set(p, size);
+    slab.requested[i] = size;
     this.liveBytes += size;
     if (zero && !slab.lastFresh && size > 0) this.sys.fill(p, size, 0);
     return p;
@@ -196,16 +219,12 @@ export class UffdMalloc {
 
   /** Where ptr lives: a small slab and slot, a run, or a large mapping. Throws HeapError otherwise. */
   private locate(ptr: number, op: string): { slab: Slab; slot: number } | { run: Segment } | { large: Large } {
-    const big = this.large.get(ptr);
-    if (big) return { large: big };
-    const index = Math.floor(ptr / SEGMENT_SIZE);
-    // retained empty segments are out of the index but remember what their slabs served
-    const seg = this.segments.get(index) ?? this.emptySegments.find((s) => s.base === index * SEGMENT_SIZE);
+    const seg = this.heap.contains(ptr) ? this.segIndex[Math.floor((ptr - this.heap.base) / SEGMENT_SIZE)] : undefined;
     if (seg && seg.kind === 'slabs') {
       const slab = seg.slabs[Math.floor((ptr - seg.base) / SLAB_SIZE)];
       if (slab) {
         const slot = (ptr - slab.base) / slab.size;
-        if (Number.isInteger(slot) && slot < slab.capacity) {
+        if (slot === Math.floor(slot) && slot < slab.capacity) {
           if (slab.live[slot]) return { slab, slot };
           throw new HeapError('double-free', ptr, op);
         }
@@ -217,6 +236,8 @@ export class UffdMalloc {
     } else if (seg && (ptr - seg.base) % PAGE === 0) {
       throw new HeapError('double-free', ptr, op);
     }
+    const big = this.large.get(ptr);
+    if (big) return { large: big };
     // a pointer into memory the heap gave back: freed before (or never ours)
     const owner = this.heap.lastOwner(ptr);
     const again = this.freedLarge.has(ptr) || (owner !== null && owner.endsWith('segment'));
@@ -231,15 +252,21 @@ export class UffdMalloc {
     const where = this.locate(ptr, 'free');
     if ('slab' in where) {
       const { slab, slot } = where;
-      this.liveBytes -= this.sizes.get(ptr)!;
-      this.sizes.delete(ptr);
+      this.liveBytes -= slab.requested[slot];
       slab.give(slot);
       if (slab.used === 0) {
         const list = this.partial[slab.cls];
-        if (slab.listed) list.splice(list.indexOf(slab), 1);
-        slab.listed = false;
-        slab.segment.freeSlab(slab);
-        if (slab.segment.empty) this.releaseSegment(slab.segment);
+        if (slab.listed && list.length === 1) {
+          // the class's only slab with room: keep it, the next malloc of this class wants it
+          slab.kept = true;
+          slab.segment.emptyKept++;
+        } else {
+          if (slab.listed) list.splice(list.indexOf(slab), 1);
+          slab.listed = false;
+          slab.segment.freeSlab(slab);
+        }
+        const seg = slab.segment;
+        if (seg.inUse === seg.emptyKept) this.releaseSlabSegment(seg);
       } else if (!slab.listed) {
         slab.listed = true;
         // keep the current slab current: older partial slabs go underneath
@@ -267,9 +294,11 @@ export class UffdMalloc {
     return where.large.len;
   }
 
-  /** The size last asked for at ptr. */
-  private requested(ptr: number): number {
-    return this.sizes.get(ptr) ?? this.large.get(ptr)!.size;
+  /** The size last asked for at a located pointer. */
+  private requested(ptr: number, where: ReturnType<UffdMalloc['locate']>): number {
+    if ('slab' in where) return where.slab.requested[where.slot];
+    if ('run' in where) return this.sizes.get(ptr)!;
+    return where.large.size;
   }
 
   /**
@@ -284,7 +313,7 @@ export class UffdMalloc {
       return 0;
     }
     const where = this.locate(ptr, 'realloc');
-    const old = this.requested(ptr);
+    const old = this.requested(ptr, where);
     if ('large' in where && size > MEDIUM_MAX) {
       const len = Math.ceil(size / PAGE) * PAGE;
       let p: number;
@@ -302,7 +331,7 @@ export class UffdMalloc {
       return p;
     }
     if ('slab' in where && size <= where.slab.size && sizeClass(size) === where.slab.cls) {
-      this.sizes.set(ptr, size);
+      where.slab.requested[where.slot] = size;
       this.liveBytes += size - old;
       return ptr;
     }
@@ -343,7 +372,7 @@ export class UffdMalloc {
       rssBytes: (rollup.Rss ?? 0) * 1024,
       thpBytes: (rollup.AnonHugePages ?? 0) * 1024,
       slabOccupancy: capacity ? used / capacity : 0,
-      segments: this.segments.size,
+      segments: this.segmentCount,
       heap: { ...this.heap.counters },
     };
   }

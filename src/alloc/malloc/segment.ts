@@ -21,8 +21,12 @@ export class Slab {
   private freeTop = 0;
   /** 1 for a live slot: double frees and interior pointers are caught here. */
   readonly live: Uint8Array;
+  /** The size asked for, per live slot. */
+  readonly requested: Int32Array;
   /** Whether the slab is on its class's partial list. */
   listed = false;
+  /** Empty, but kept as its class's current slab so that a free/malloc pair does not churn slabs. */
+  kept = false;
   /** The slab's memory held other objects before (so even never-used slots are not zero). */
   readonly reused: boolean;
 
@@ -32,16 +36,17 @@ export class Slab {
     readonly cls: number,
   ) {
     this.size = CLASS_SIZES[cls];
+    this.base = segment.base + index * SLAB_SIZE;
     this.capacity = Math.floor(SLAB_SIZE / this.size);
     this.freeStack = new Int32Array(this.capacity);
     this.live = new Uint8Array(this.capacity);
+    this.requested = new Int32Array(this.capacity);
     this.reused = segment.lastClass[index] >= 0;
     segment.lastClass[index] = cls;
   }
 
-  get base(): number {
-    return this.segment.base + this.index * SLAB_SIZE;
-  }
+  /** Address of slot 0. */
+  readonly base: number;
 
   get full(): boolean {
     return this.used === this.capacity;
@@ -77,6 +82,8 @@ export class Segment {
   readonly slabs: (Slab | null)[] = new Array<Slab | null>(SLABS_PER_SEGMENT).fill(null);
   /** Slabs in use (slab segments) or pages in use (run segments). */
   inUse = 0;
+  /** Slabs that are empty but kept (see Slab.kept). */
+  emptyKept = 0;
   /** Page runs (run segments): start page → pages, and a map of taken pages. */
   readonly runs = new Map<number, number>();
   private readonly pageTaken: Uint8Array | null;

@@ -94,6 +94,11 @@ export function uffdZeropage(ctx: UffdContext, start: number, len: number, mode 
       break;
     }
     const file = vma.file as ShmemFile | null;
+    if (!file && !huge) {
+      // anonymous zero pages, a PMD's worth at a time
+      done += mm.fillZeroPtes(a, start + len);
+      continue;
+    }
     if (file) {
       // shmem_mfill_atomic_pte: a zeroed page enters the page cache
       const pgoff = vma.pgoffOf(a);
