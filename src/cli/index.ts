@@ -1,11 +1,22 @@
 #!/usr/bin/env node
 // The uffd-malloc command line: one file per command, wired here.
+import { UsageError } from './args.js';
+import { benchCommand, replayCommand } from './bench.js';
 import { demoCommand } from './demo.js';
+import { mapsCommand } from './maps.js';
+import { reportCommand } from './report.js';
 import { scriptCommand } from './script.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
-  demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },
+  bench: {
+    run: benchCommand,
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--json|--csv]',
+  },
+  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
+  maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },
+  report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]...: one HTML page with charts' },
   script: { run: scriptCommand, help: 'script FILE: run a kernel-oracle scenario on the simulator' },
+  demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },
 };
 
 function usage(): string {
@@ -33,6 +44,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`uffd-malloc: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   },
 );

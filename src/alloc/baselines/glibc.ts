@@ -1,0 +1,327 @@
+// A glibc-like malloc (ptmalloc2, glibc 2.36, main arena): chunks with 16-byte alignment and an
+// 8-byte header, tcache (7 per size up to 1032 bytes) and fastbins (up to 128 bytes) that do not
+// coalesce, best fit over coalesced free chunks, a top chunk grown with brk (top_pad 128 KiB) and
+// trimmed with brk when a free of 64 KiB or more leaves it above trim_threshold, and mmap for
+// requests at or above the mmap threshold (128 KiB, raised dynamically to the size of a freed
+// mmapped chunk, up to 32 MiB), whose realloc uses mremap. What matters for an experiment is when
+// it calls brk, mmap, munmap and mremap, which is what these rules decide.
+import { NumberBTree } from '../../mm/btree.js';
+import { MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import type { Allocator } from '../allocator.js';
+import type { Sys } from '../sys.js';
+
+const SIZE_SZ = 8;
+const MINSIZE = 32;
+const PAGE = 4096;
+const TCACHE_MAX_CHUNK = 1040; // tcache serves requests up to 1032 bytes
+const TCACHE_COUNT = 7;
+const FASTBIN_MAX_CHUNK = 144; // requests up to 128 bytes (DEFAULT_MXFAST)
+const FASTBIN_CONSOLIDATION_THRESHOLD = 65536;
+const MIN_LARGE_SIZE = 1024;
+const MMAP_THRESHOLD_MAX = 32 * 1024 * 1024;
+
+export interface GlibcOptions {
+  /** M_MMAP_THRESHOLD. @defaultValue 128 KiB */
+  mmapThreshold?: number;
+  /** Raise the threshold when an mmapped chunk is freed (off when M_MMAP_THRESHOLD is set). @defaultValue true */
+  dynamicThreshold?: boolean;
+  /** M_TRIM_THRESHOLD. @defaultValue 128 KiB */
+  trimThreshold?: number;
+  /** M_TOP_PAD. @defaultValue 128 KiB */
+  topPad?: number;
+  /** glibc.malloc.hugetlb=1: MADV_HUGEPAGE on the heap and on mmapped chunks. @defaultValue false */
+  thp?: boolean;
+}
+
+function request2size(n: number): number {
+  return Math.max(MINSIZE, Math.ceil((n + SIZE_SZ) / 16) * 16);
+}
+
+export class GlibcMalloc implements Allocator {
+  private mmapThreshold: number;
+  private trimThreshold: number;
+  private readonly dynamic: boolean;
+  private readonly topPad: number;
+  private readonly thp: boolean;
+  private heapStart = 0;
+  /** The top chunk: [top, heapEnd). */
+  private top = 0;
+  private heapEnd = 0;
+  /** In-use chunks by user pointer: chunk size, and the size asked for. */
+  private readonly used = new Map<number, { size: number; req: number; mmapped: boolean }>();
+  /** Coalesced free chunks by address (aux: size), and by (size, address). */
+  private readonly freeByAddr = new NumberBTree<number>();
+  private readonly freeBySize = new NumberBTree<number>();
+  /** tcache and fastbins: chunk addresses by chunk size, never coalesced while there. */
+  private readonly tcache = new Map<number, number[]>();
+  private readonly fastbins = new Map<number, number[]>();
+  liveBytes = 0;
+
+  constructor(
+    private readonly sys: Sys,
+    opts: GlibcOptions = {},
+  ) {
+    this.mmapThreshold = opts.mmapThreshold ?? 128 * 1024;
+    this.dynamic = opts.dynamicThreshold ?? opts.mmapThreshold === undefined;
+    this.trimThreshold = opts.trimThreshold ?? 128 * 1024;
+    this.topPad = opts.topPad ?? 128 * 1024;
+    this.thp = opts.thp ?? false;
+  }
+
+  private sizeKey(size: number, chunk: number): number {
+    return size * 2 ** 27 + (chunk - this.heapStart) / 16;
+  }
+
+  private addFree(chunk: number, size: number): void {
+    this.freeByAddr.set(chunk, size, chunk + size);
+    this.freeBySize.set(this.sizeKey(size, chunk), chunk);
+  }
+
+  private removeFree(chunk: number, size: number): void {
+    this.freeByAddr.delete(chunk);
+    this.freeBySize.delete(this.sizeKey(size, chunk));
+  }
+
+  /** sysmalloc's brk path: grow the top chunk to hold nb bytes (plus top_pad). */
+  private growTop(nb: number): boolean {
+    if (!this.heapStart) {
+      this.heapStart = this.top = this.heapEnd = this.sys.brk(0);
+    }
+    const have = this.heapEnd - this.top;
+    const size = Math.ceil((nb + this.topPad + MINSIZE - have) / PAGE) * PAGE;
+    const old = this.heapEnd;
+    if (this.sys.brk(old + size) !== old + size) return false;
+    if (this.thp) this.sys.madvise(old, size, MADV_HUGEPAGE);
+    this.heapEnd = old + size;
+    return true;
+  }
+
+  /** systrim: give the top chunk back above top_pad. */
+  private trim(): void {
+    const topSize = this.heapEnd - this.top;
+    const extra = Math.floor((topSize - this.topPad - MINSIZE - 1) / PAGE) * PAGE;
+    if (extra <= 0) return;
+    const target = this.heapEnd - extra;
+    if (this.sys.brk(target) === target) this.heapEnd = target;
+  }
+
+  /** malloc_consolidate: fastbin chunks are freed for real (coalesced). */
+  private consolidate(): void {
+    for (const list of this.fastbins.values()) for (const c of list.splice(0)) this.release(c, this.chunkSizeOfFast(c));
+  }
+
+  private readonly fastSizes = new Map<number, number>();
+
+  private chunkSizeOfFast(c: number): number {
+    const s = this.fastSizes.get(c)!;
+    this.fastSizes.delete(c);
+    return s;
+  }
+
+  malloc(n: number): number {
+    const nb = request2size(n);
+    if (nb >= this.mmapThreshold) return this.mmapChunk(n, nb);
+    let chunk = this.fromCaches(nb);
+    if (chunk < 0) {
+      if (nb >= MIN_LARGE_SIZE) this.consolidate();
+      chunk = this.bestFit(nb);
+    }
+    if (chunk < 0) chunk = this.fromTop(nb);
+    if (chunk < 0) return 0;
+    const p = chunk + 16;
+    this.used.set(p, { size: nb, req: n, mmapped: false });
+    this.liveBytes += n;
+    return p;
+  }
+
+  private fromCaches(nb: number): number {
+    const t = this.tcache.get(nb);
+    if (t && t.length) return t.pop()!;
+    const f = this.fastbins.get(nb);
+    if (f && f.length) {
+      const c = f.pop()!;
+      this.fastSizes.delete(c);
+      return c;
+    }
+    return -1;
+  }
+
+  private bestFit(nb: number): number {
+    const s = this.freeBySize.higherSlot(nb * 2 ** 27 - 1);
+    if (s < 0) return -1;
+    const chunk = this.freeBySize.valAt(s);
+    const size = Math.floor(this.freeBySize.keyAt(s) / 2 ** 27);
+    this.removeFree(chunk, size);
+    if (size - nb >= MINSIZE) this.addFree(chunk + nb, size - nb);
+    else this.absorbTail(chunk, size, nb);
+    return chunk;
+  }
+
+  /** A remainder too small to split stays part of the chunk (recorded by size on free). */
+  private readonly oversize = new Map<number, number>();
+
+  private absorbTail(chunk: number, size: number, nb: number): void {
+    if (size > nb) this.oversize.set(chunk, size);
+  }
+
+  private fromTop(nb: number): number {
+    if (!this.heapStart || this.heapEnd - this.top < nb + MINSIZE) {
+      if (!this.growTop(nb)) return -1;
+    }
+    const c = this.top;
+    this.top += nb;
+    return c;
+  }
+
+  private mmapChunk(n: number, nb: number): number {
+    const len = Math.ceil((nb + SIZE_SZ) / PAGE) * PAGE;
+    let base: number;
+    try {
+      base = this.sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    } catch {
+      return 0;
+    }
+    if (this.thp) this.sys.madvise(base, len, MADV_HUGEPAGE);
+    const p = base + 16;
+    this.used.set(p, { size: len, req: n, mmapped: true });
+    this.liveBytes += n;
+    return p;
+  }
+
+  calloc(nmemb: number, size: number): number {
+    const total = nmemb * size;
+    if (!Number.isSafeInteger(total)) return 0;
+    const p = this.malloc(total);
+    if (p && total > 0 && !this.used.get(p)!.mmapped) this.sys.fill(p, total, 0);
+    return p;
+  }
+
+  alignedAlloc(align: number, size: number): number {
+    if (align <= 16) return this.malloc(size);
+    // _int_memalign: over-allocate, then use the aligned part (the slack stays with the chunk)
+    const p = this.malloc(size + align);
+    if (!p) return 0;
+    const q = Math.ceil(p / align) * align;
+    if (q === p) return p;
+    const info = this.used.get(p)!;
+    this.used.delete(p);
+    this.used.set(q, { ...info, req: size });
+    this.aligned.set(q, p);
+    this.liveBytes -= align;
+    return q;
+  }
+
+  /** Aligned pointers to the chunk pointer they were carved from. */
+  private readonly aligned = new Map<number, number>();
+
+  free(ptr: number): void {
+    if (ptr === 0) return;
+    const info = this.used.get(ptr);
+    if (!info) throw new Error(`free(): invalid pointer 0x${ptr.toString(16)}`);
+    this.used.delete(ptr);
+    this.liveBytes -= info.req;
+    const p = this.aligned.get(ptr) ?? ptr;
+    this.aligned.delete(ptr);
+    if (info.mmapped) {
+      this.sys.munmap(p - 16, info.size);
+      // the dynamic threshold: a freed mmapped chunk raises it (free in malloc.c)
+      if (this.dynamic && info.size > this.mmapThreshold && info.size <= MMAP_THRESHOLD_MAX) {
+        this.mmapThreshold = info.size;
+        this.trimThreshold = 2 * info.size;
+      }
+      return;
+    }
+    const chunk = p - 16;
+    const size = this.oversize.get(chunk) ?? info.size;
+    this.oversize.delete(chunk);
+    if (size <= TCACHE_MAX_CHUNK) {
+      let t = this.tcache.get(size);
+      if (!t) this.tcache.set(size, (t = []));
+      if (t.length < TCACHE_COUNT) {
+        t.push(chunk);
+        return;
+      }
+    }
+    if (size <= FASTBIN_MAX_CHUNK) {
+      let f = this.fastbins.get(size);
+      if (!f) this.fastbins.set(size, (f = []));
+      f.push(chunk);
+      this.fastSizes.set(chunk, size);
+      return;
+    }
+    const merged = this.release(chunk, size);
+    if (merged >= FASTBIN_CONSOLIDATION_THRESHOLD) {
+      this.consolidate();
+      if (this.heapEnd - this.top >= this.trimThreshold) this.trim();
+    }
+  }
+
+  /** Coalesce a chunk with free neighbours (and the top); returns the merged size. */
+  private release(chunk: number, size: number): number {
+    let c = chunk;
+    let s = size;
+    const before = this.freeByAddr.floorSlot(c - 1);
+    if (before >= 0 && this.freeByAddr.auxAt(before) === c) {
+      const bc = this.freeByAddr.keyAt(before);
+      const bs = this.freeByAddr.valAt(before);
+      this.removeFree(bc, bs);
+      c = bc;
+      s += bs;
+    }
+    const after = this.freeByAddr.get(c + s);
+    if (after !== undefined) {
+      this.removeFree(c + s, after);
+      s += after;
+    }
+    if (c + s === this.top) {
+      this.top = c;
+      return this.heapEnd - this.top;
+    }
+    this.addFree(c, s);
+    return s;
+  }
+
+  realloc(ptr: number, n: number): number {
+    if (ptr === 0) return this.malloc(n);
+    if (n === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    const info = this.used.get(ptr);
+    if (!info) throw new Error(`realloc(): invalid pointer 0x${ptr.toString(16)}`);
+    const nb = request2size(n);
+    if (info.mmapped && !this.aligned.has(ptr)) {
+      // mremap_chunk: the kernel moves or resizes the mapping
+      const len = Math.ceil((nb + SIZE_SZ) / PAGE) * PAGE;
+      if (len === info.size) {
+        this.liveBytes += n - info.req;
+        info.req = n;
+        return ptr;
+      }
+      if (nb >= this.mmapThreshold || n > info.req) {
+        const base = this.sys.mremap(ptr - 16, info.size, len, MREMAP_MAYMOVE);
+        this.used.delete(ptr);
+        this.used.set(base + 16, { size: len, req: n, mmapped: true });
+        this.liveBytes += n - info.req;
+        return base + 16;
+      }
+    } else if (!info.mmapped && !this.aligned.has(ptr) && nb <= info.size) {
+      this.liveBytes += n - info.req;
+      info.req = n;
+      return ptr;
+    } else if (!info.mmapped && !this.aligned.has(ptr) && ptr - 16 + info.size === this.top && this.heapEnd - this.top >= nb - info.size + MINSIZE) {
+      // grow into the top chunk
+      this.top += nb - info.size;
+      info.size = nb;
+      this.liveBytes += n - info.req;
+      info.req = n;
+      return ptr;
+    }
+    const q = this.malloc(n);
+    if (!q) return 0;
+    const keep = Math.min(n, info.req);
+    if (keep > 0) this.sys.write(q, this.sys.read(ptr, keep));
+    this.free(ptr);
+    return q;
+  }
+}

@@ -1,0 +1,37 @@
+// A small argument parser: `--name value`, `--flag`, repeatable options, and positionals.
+
+export interface ParsedArgs {
+  positional: string[];
+  values: Map<string, string[]>;
+  flags: Set<string>;
+}
+
+export class UsageError extends Error {}
+
+/** Parse argv against the option names that take a value and those that are flags. */
+export function parseArgs(argv: string[], valued: string[], flags: string[]): ParsedArgs {
+  const out: ParsedArgs = { positional: [], values: new Map(), flags: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      out.positional.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split('=', 2);
+    if (flags.includes(name)) out.flags.add(name);
+    else if (valued.includes(name)) {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      out.values.set(name, [...(out.values.get(name) ?? []), v]);
+    } else throw new UsageError(`unknown option --${name}`);
+  }
+  return out;
+}
+
+export function intOption(args: ParsedArgs, name: string, dflt: number, min = 0): number {
+  const v = args.values.get(name)?.at(-1);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, not '${v}'`);
+  return n;
+}

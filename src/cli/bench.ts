@@ -1,0 +1,60 @@
+// `uffd-malloc bench` and `uffd-malloc replay`: workloads × allocators, as a table, JSON or CSV.
+import { existsSync } from 'node:fs';
+import { ALLOCATORS } from '../experiment/allocators.js';
+import { type Job, runJobs, type WorkloadSpec } from '../experiment/jobs.js';
+import type { RunResult } from '../experiment/run.js';
+import { WORKLOADS } from '../workloads/synthetic.js';
+import { intOption, parseArgs, UsageError } from './args.js';
+import { Progress } from './progress.js';
+import { formatCsv, formatJson, formatTable } from './table.js';
+
+/** The built-in workload `npm start` compares the allocators on. */
+export const DEFAULT_WORKLOAD = 'churn';
+
+export function allocatorsFrom(names: string[] | undefined): string[] {
+  const list = names?.length ? names : Object.keys(ALLOCATORS);
+  for (const a of list) if (!ALLOCATORS[a]) throw new UsageError(`unknown allocator '${a}' (known: ${Object.keys(ALLOCATORS).join(', ')})`);
+  return list;
+}
+
+export function workloadsFrom(names: string[] | undefined, traces: string[] | undefined, seed: number, events: number | undefined): WorkloadSpec[] {
+  const specs: WorkloadSpec[] = [];
+  for (const n of names ?? (traces?.length ? [] : [DEFAULT_WORKLOAD])) {
+    if (!WORKLOADS[n]) throw new UsageError(`unknown workload '${n}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+    specs.push({ kind: 'synthetic', name: n, seed, events });
+  }
+  for (const t of traces ?? []) {
+    if (!existsSync(t)) throw new UsageError(`no such trace file: ${t}`);
+    specs.push({ kind: 'trace', path: t });
+  }
+  return specs;
+}
+
+export async function sweep(specs: WorkloadSpec[], allocators: string[], keepSamples = false): Promise<RunResult[]> {
+  const jobs: Job[] = specs.flatMap((workload) => allocators.map((allocator) => ({ workload, allocator, keepSamples })));
+  const bar = new Progress(`${jobs.length} runs`);
+  const results = await runJobs(jobs, (done, total) => bar.update(done / total));
+  bar.done();
+  return results;
+}
+
+function print(results: RunResult[], json: boolean, csv: boolean): void {
+  process.stdout.write(json ? formatJson(results) : csv ? formatCsv(results) : formatTable(results));
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace'], ['json', 'csv']);
+  const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')));
+  print(results, args.flags.has('json'), args.flags.has('csv'));
+  return 0;
+}
+
+export async function replayCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['allocator'], ['json', 'csv']);
+  if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--json|--csv]');
+  const specs = workloadsFrom(undefined, args.positional, 1, undefined);
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')));
+  print(results, args.flags.has('json'), args.flags.has('csv'));
+  return 0;
+}

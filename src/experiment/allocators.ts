@@ -1,0 +1,18 @@
+// The allocators an experiment can name on the command line.
+import type { Allocator } from '../alloc/allocator.js';
+import { GlibcMalloc } from '../alloc/baselines/glibc.js';
+import { GuardedMalloc, MmapPerObject } from '../alloc/baselines/simple.js';
+import { UffdMalloc } from '../alloc/malloc/malloc.js';
+import type { Sys } from '../alloc/sys.js';
+
+export const ALLOCATORS: Record<string, { describe: string; make: (sys: Sys) => Allocator }> = {
+  glibc: { describe: 'glibc-like ptmalloc2: brk main arena, mmap at the (dynamic) 128 KiB threshold', make: (s) => new GlibcMalloc(s) },
+  guarded: { describe: 'PartitionAlloc-like: slot spans between PROT_NONE guard pages', make: (s) => new GuardedMalloc(s) },
+  mmap: { describe: 'every allocation its own mmap, every free a munmap', make: (s) => new MmapPerObject(s) },
+  uffd: { describe: 'uffd-malloc: one VMA, userfaultfd SIGBUS mode', make: (s) => new UffdMalloc(s) },
+  'uffd-thp': { describe: 'uffd-malloc with the huge-zero-page UFFDIO_ZEROPAGE extension', make: (s) => new UffdMalloc(s, { hugeZeroPage: true }) },
+};
+
+export function allocatorNames(): string[] {
+  return Object.keys(ALLOCATORS);
+}

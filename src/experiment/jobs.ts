@@ -1,0 +1,77 @@
+// A sweep of (workload, allocator) runs, spread over worker threads (one per core), with
+// progress reported as runs finish.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { EventList } from '../workloads/events.js';
+import { WORKLOADS } from '../workloads/synthetic.js';
+import { readTrace } from '../workloads/trace.js';
+import { type RunOptions, type RunResult, runOne } from './run.js';
+
+/** A workload named so a worker can rebuild it: a synthetic generator or a trace file. */
+export type WorkloadSpec = { kind: 'synthetic'; name: string; seed: number; events?: number } | { kind: 'trace'; path: string };
+
+export interface Job {
+  workload: WorkloadSpec;
+  allocator: string;
+  keepSamples?: boolean;
+}
+
+export function loadWorkload(spec: WorkloadSpec): EventList {
+  if (spec.kind === 'trace') return readTrace(spec.path);
+  const w = WORKLOADS[spec.name];
+  if (!w) throw new Error(`unknown workload '${spec.name}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  return w.make({ seed: spec.seed, events: spec.events });
+}
+
+export function runJob(job: Job, opts: RunOptions = {}): RunResult {
+  return runOne(loadWorkload(job.workload), job.allocator, { ...opts, keepSamples: job.keepSamples });
+}
+
+/**
+ * Run every job, in order of results as given. With more than one job and more than one core,
+ * jobs go to worker threads; `onDone` hears of each finished run.
+ */
+export async function runJobs(jobs: Job[], onDone: (finished: number, total: number) => void = () => {}): Promise<RunResult[]> {
+  // worker threads load the compiled worker.js; from TypeScript sources (tests) runs stay inline
+  const compiled = import.meta.url.endsWith('.js');
+  const workers = compiled ? Math.min(jobs.length, availableParallelism()) : 1;
+  const results: RunResult[] = new Array(jobs.length);
+  if (workers <= 1) {
+    jobs.forEach((j, i) => {
+      results[i] = runJob(j);
+      onDone(i + 1, jobs.length);
+    });
+    return results;
+  }
+  let next = 0;
+  let finished = 0;
+  const url = new URL('./worker.js', import.meta.url);
+  await Promise.all(
+    Array.from({ length: workers }, () => {
+      const w = new Worker(url);
+      return new Promise<void>((resolve, reject) => {
+        const feed = () => {
+          if (next >= jobs.length) {
+            void w.terminate().then(() => resolve());
+            return;
+          }
+          const i = next++;
+          w.once('message', (m: { result?: RunResult; error?: string }) => {
+            if (m.error) {
+              void w.terminate();
+              reject(new Error(m.error));
+              return;
+            }
+            results[i] = m.result!;
+            onDone(++finished, jobs.length);
+            feed();
+          });
+          w.postMessage(jobs[i]);
+        };
+        w.once('error', reject);
+        feed();
+      });
+    }),
+  );
+  return results;
+}

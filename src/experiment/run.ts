@@ -1,0 +1,135 @@
+// One run: a workload replayed through one allocator in a fresh simulated process, every newly
+// allocated byte written (as the anchors' replayer memsets it), with the kernel's counters
+// sampled along the way. The experiment reads the simulated kernel the way perf and /proc let a
+// researcher read a real one; the allocator itself only sees syscalls.
+import type { Allocator } from '../alloc/allocator.js';
+import { Process } from '../mm/process.js';
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
+import { ALLOCATORS } from './allocators.js';
+import { simulatedNs } from './cost-model.js';
+
+export interface Sample {
+  event: number;
+  vmas: number;
+  rssBytes: number;
+  thpBytes: number;
+  liveBytes: number;
+}
+
+/** One (workload, allocator) result. Field names are a stable contract (README: JSON output). */
+export interface RunResult {
+  workload: string;
+  allocator: string;
+  events: number;
+  vmaPeak: number;
+  vmaFinal: number;
+  mmapLockWrite: number;
+  mmapLockRead: number;
+  syscalls: Record<string, number>;
+  faults: Record<string, number>;
+  rssPeakBytes: number;
+  rssFinalBytes: number;
+  anonHugeBytesFinal: number;
+  liveBytesPeak: number;
+  thpCoverage: number;
+  simulatedNs: number;
+  wallMs: number;
+  /** Allocations that returned NULL. */
+  failures: number;
+  samples?: Sample[];
+}
+
+export interface RunOptions {
+  /** Samples to take over the run (for charts). @defaultValue 100 */
+  samples?: number;
+  /** Keep the samples in the result. @defaultValue false */
+  keepSamples?: boolean;
+  /** Called now and then with the fraction done. */
+  progress?: (done: number) => void;
+  /** Receives the process at the end (for `maps`). */
+  onEnd?: (proc: Process) => void;
+}
+
+function thpBytes(proc: Process): number {
+  let n = 0;
+  for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0) n++;
+  return n * 2 * 1024 * 1024;
+}
+
+/** Byte written into newly allocated memory: never zero, so every page really gets data. */
+const TOUCH = 0xa5;
+
+export function runOne(workload: EventList, allocatorName: string, opts: RunOptions = {}): RunResult {
+  const spec = ALLOCATORS[allocatorName];
+  if (!spec) throw new Error(`unknown allocator '${allocatorName}' (known: ${Object.keys(ALLOCATORS).join(', ')})`);
+  const t0 = performance.now();
+  const proc = new Process({ settings: { maxMapCount: 65530 } });
+  const a: Allocator = spec.make(proc);
+  const ptr = new Float64Array(workload.maxId + 1);
+  const size = new Float64Array(workload.maxId + 1);
+  const every = Math.max(1, Math.floor(workload.length / (opts.samples ?? 100)));
+  const samples: Sample[] = [];
+  let vmaPeak = proc.mm.mapCount;
+  let livePeak = 0;
+  let failures = 0;
+  const { op, x, y, z } = workload;
+  const sample = (i: number) => {
+    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes };
+    if (opts.keepSamples) samples.push(s);
+    opts.progress?.(i / workload.length);
+  };
+  for (let i = 0; i < workload.length; i++) {
+    const o = op[i];
+    if (o === OP_THREAD) continue;
+    if (o === OP_FREE) {
+      a.free(ptr[x[i]]);
+      ptr[x[i]] = 0;
+    } else if (o === OP_REALLOC) {
+      const old = size[x[i]];
+      const n = z[i];
+      const p = a.realloc(ptr[x[i]], n);
+      if (!p && n) failures++;
+      ptr[x[i]] = 0;
+      ptr[y[i]] = p;
+      size[y[i]] = n;
+      if (p && n > old) proc.fill(p + old, n - old, TOUCH);
+    } else {
+      const n = o === OP_MALLOC ? y[i] : o === OP_CALLOC ? y[i] * z[i] : z[i];
+      const p = o === OP_MALLOC ? a.malloc(n) : o === OP_CALLOC ? a.calloc(y[i], z[i]) : a.alignedAlloc(y[i], n);
+      if (!p) failures++;
+      ptr[x[i]] = p;
+      size[x[i]] = n;
+      if (p && n > 0) proc.fill(p, n, TOUCH);
+    }
+    const vmas = proc.mm.mapCount;
+    if (vmas > vmaPeak) vmaPeak = vmas;
+    if (a.liveBytes > livePeak) livePeak = a.liveBytes;
+    if (i % every === 0) sample(i);
+  }
+  sample(workload.length);
+  const rssFinal = proc.mm.rss * 4096;
+  const huge = thpBytes(proc);
+  const syscalls = { ...proc.mm.syscalls };
+  const faults = { ...proc.mm.faults };
+  opts.onEnd?.(proc);
+  return {
+    workload: workload.name,
+    allocator: allocatorName,
+    events: workload.events,
+    vmaPeak,
+    vmaFinal: proc.mm.mapCount,
+    mmapLockWrite: proc.mm.lock.total.write,
+    mmapLockRead: proc.mm.lock.total.read,
+    syscalls,
+    faults,
+    rssPeakBytes: proc.mm.rssPeak * 4096,
+    rssFinalBytes: rssFinal,
+    anonHugeBytesFinal: huge,
+    liveBytesPeak: livePeak,
+    thpCoverage: rssFinal ? huge / rssFinal : 0,
+    simulatedNs: simulatedNs(syscalls, faults),
+    wallMs: Math.round(performance.now() - t0),
+    failures,
+    ...(opts.keepSamples ? { samples } : {}),
+  };
+}

@@ -1,0 +1,54 @@
+// A workload is a list of malloc-family calls on object IDs, stored column-wise so a million
+// events cost a few typed arrays, not a million objects. The format mirrors malloc-trace v1
+// (../shared/traces/FORMAT.md).
+
+export const OP_MALLOC = 1; // x = id, y = size
+export const OP_CALLOC = 2; // x = id, y = nmemb, z = size
+export const OP_MEMALIGN = 3; // x = id, y = align, z = size
+export const OP_REALLOC = 4; // x = old id, y = new id, z = size
+export const OP_FREE = 5; // x = id
+export const OP_THREAD = 6; // x = thread id
+
+export class EventList {
+  op = new Uint8Array(1024);
+  x = new Float64Array(1024);
+  y = new Float64Array(1024);
+  z = new Float64Array(1024);
+  length = 0;
+  /** The largest object ID used (IDs are dense and reused). */
+  maxId = 0;
+
+  constructor(readonly name: string) {}
+
+  push(op: number, x: number, y = 0, z = 0): void {
+    if (this.length === this.op.length) this.grow();
+    const i = this.length++;
+    this.op[i] = op;
+    this.x[i] = x;
+    this.y[i] = y;
+    this.z[i] = z;
+    if (op !== OP_THREAD) {
+      if (x > this.maxId) this.maxId = x;
+      if (op === OP_REALLOC && y > this.maxId) this.maxId = y;
+    }
+  }
+
+  private grow(): void {
+    const n = this.op.length * 2;
+    const op = new Uint8Array(n);
+    op.set(this.op);
+    this.op = op;
+    for (const k of ['x', 'y', 'z'] as const) {
+      const a = new Float64Array(n);
+      a.set(this[k]);
+      this[k] = a;
+    }
+  }
+
+  /** Count of malloc-family events (thread switches excluded). */
+  get events(): number {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) if (this.op[i] !== OP_THREAD) n++;
+    return n;
+  }
+}
