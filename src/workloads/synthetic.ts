@@ -89,6 +89,7 @@ function larson(o: SyntheticOptions, threads = 4): EventList {
   while (ev.length < n) {
     const t = Math.floor(r() * threads);
     ev.push(OP_THREAD, t);
+    if (ev.length >= n) break;
     for (let k = 0; k < 16 && ev.length < n; k++) {
       const mine = slots[t];
       if (mine.length >= 1000 || (mine.length && r() < 0.5)) {
@@ -119,15 +120,17 @@ function producerConsumer(o: SyntheticOptions): EventList {
   const freeIds: number[] = [];
   while (ev.length < n) {
     ev.push(OP_THREAD, 0);
+    if (ev.length >= n) break;
     const burst = 1 + Math.floor(r() * 64);
-    for (let k = 0; k < burst; k++) {
+    for (let k = 0; k < burst && ev.length < n; k++) {
       const id = freeIds.pop() ?? next++;
       queue.push(id);
       ev.push(OP_MALLOC, id, 64 + Math.floor(r() * 2048));
     }
+    if (ev.length >= n) break;
     ev.push(OP_THREAD, 1);
     const take = Math.min(queue.length, Math.floor(r() * 80));
-    for (let k = 0; k < take; k++) {
+    for (let k = 0; k < take && ev.length < n; k++) {
       const id = queue.shift()!;
       freeIds.push(id);
       ev.push(OP_FREE, id);
