@@ -25,46 +25,66 @@ export function readTrace(path: string): EventList {
   return text.startsWith('= Start') || /^@ /m.test(text.slice(0, 4096)) ? parseMtrace(text, name) : parseTrace(text, name);
 }
 
-/** malloc-trace v1. */
+/** malloc-trace v1, parsed by hand: a three-million-line trace should not cost a split per line. */
 export function parseTrace(text: string, name = 'trace'): EventList {
   const ev = new EventList(name);
-  let lineNo = 0;
+  const len = text.length;
   let at = 0;
-  while (at < text.length) {
-    let nl = text.indexOf('\n', at);
-    if (nl < 0) nl = text.length;
+  let lineNo = 0;
+  const fields = [0, 0, 0];
+  while (at < len) {
     lineNo++;
-    const line = text.slice(at, nl);
-    at = nl + 1;
-    if (line.length === 0 || line[0] === '#') continue;
-    const f = line.split(' ');
-    const n = (i: number) => {
-      const v = Number(f[i]);
-      if (!Number.isSafeInteger(v) || v < 0) throw new TraceFormatError(name, lineNo, `bad number '${f[i]}'`);
-      return v;
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = len;
+    const c = text.charCodeAt(at);
+    if (nl === at || c === 35 /* # */) {
+      at = nl + 1;
+      continue;
+    }
+    // numbers after the event letter, space-separated
+    let k = 0;
+    let i = at + 1;
+    while (i < nl && k < 3) {
+      if (text.charCodeAt(i) !== 32) throw new TraceFormatError(name, lineNo, `bad line '${text.slice(at, nl)}'`);
+      i++;
+      let v = 0;
+      const s = i;
+      for (let d = text.charCodeAt(i); d >= 48 && d <= 57; d = text.charCodeAt(++i)) v = v * 10 + (d - 48);
+      if (i === s || (i < nl && text.charCodeAt(i) !== 32)) throw new TraceFormatError(name, lineNo, `bad number '${text.slice(s, text.indexOf(' ', s) < 0 || text.indexOf(' ', s) > nl ? nl : text.indexOf(' ', s))}'`);
+      fields[k++] = v;
+    }
+    const need = (n: number) => {
+      if (k !== n) throw new TraceFormatError(name, lineNo, `expected ${n} numbers`);
     };
-    switch (f[0]) {
-      case 'a':
-        ev.push(OP_MALLOC, n(1), n(2));
+    switch (c) {
+      case 97 /* a */:
+        need(2);
+        ev.push(OP_MALLOC, fields[0], fields[1]);
         break;
-      case 'c':
-        ev.push(OP_CALLOC, n(1), n(2), n(3));
+      case 99 /* c */:
+        need(3);
+        ev.push(OP_CALLOC, fields[0], fields[1], fields[2]);
         break;
-      case 'm':
-        ev.push(OP_MEMALIGN, n(1), n(2), n(3));
+      case 109 /* m */:
+        need(3);
+        ev.push(OP_MEMALIGN, fields[0], fields[1], fields[2]);
         break;
-      case 'r':
-        ev.push(OP_REALLOC, n(1), n(2), n(3));
+      case 114 /* r */:
+        need(3);
+        ev.push(OP_REALLOC, fields[0], fields[1], fields[2]);
         break;
-      case 'f':
-        ev.push(OP_FREE, n(1));
+      case 102 /* f */:
+        need(1);
+        ev.push(OP_FREE, fields[0]);
         break;
-      case 't':
-        ev.push(OP_THREAD, n(1));
+      case 116 /* t */:
+        need(1);
+        ev.push(OP_THREAD, fields[0]);
         break;
       default:
-        throw new TraceFormatError(name, lineNo, `unknown event '${f[0]}'`);
+        throw new TraceFormatError(name, lineNo, `unknown event '${text[at]}'`);
     }
+    at = nl + 1;
   }
   return ev;
 }

@@ -47,8 +47,14 @@ export class GlibcMalloc implements Allocator {
   /** The top chunk: [top, heapEnd). */
   private top = 0;
   private heapEnd = 0;
-  /** In-use chunks by user pointer: chunk size, and the size asked for. */
-  private readonly used = new Map<number, { size: number; req: number; mmapped: boolean }>();
+  /**
+   * In-use heap chunks by (pointer - heap start) / 16: chunk size (0 when not in use) and the size
+   * asked for, in typed arrays grown with the heap (a Map of half a million chunks was the
+   * replay's bottleneck). Mmapped chunks, few, are in a Map by pointer.
+   */
+  private chunkSize = new Uint32Array(0);
+  private chunkReq = new Uint32Array(0);
+  private readonly mmapUsed = new Map<number, { size: number; req: number }>();
   /** Coalesced free chunks by address (aux: size), and by (size, address). */
   private readonly freeByAddr = new NumberBTree<number>();
   private readonly freeBySize = new NumberBTree<number>();
@@ -56,6 +62,42 @@ export class GlibcMalloc implements Allocator {
   private readonly tcache = new Map<number, number[]>();
   private readonly fastbins = new Map<number, number[]>();
   liveBytes = 0;
+
+  private slot(p: number): number {
+    return p >= this.heapStart && p < this.heapEnd ? (p - this.heapStart) / 16 : -1;
+  }
+
+  private ensureSlots(): void {
+    const n = (this.heapEnd - this.heapStart) / 16;
+    if (n <= this.chunkSize.length) return;
+    const grow = (a: Uint32Array) => {
+      const b = new Uint32Array(Math.max(n, a.length * 2));
+      b.set(a);
+      return b;
+    };
+    this.chunkSize = grow(this.chunkSize);
+    this.chunkReq = grow(this.chunkReq);
+  }
+
+  /** The in-use chunk behind p: its size, the size asked for, whether mmapped; or null. */
+  private info(p: number): { size: number; req: number; mmapped: boolean } | null {
+    const i = this.slot(p);
+    if (i >= 0) return this.chunkSize[i] ? { size: this.chunkSize[i], req: this.chunkReq[i], mmapped: false } : null;
+    const m = this.mmapUsed.get(p);
+    return m ? { ...m, mmapped: true } : null;
+  }
+
+  private setHeapChunk(p: number, size: number, req: number): void {
+    const i = (p - this.heapStart) / 16;
+    this.chunkSize[i] = size;
+    this.chunkReq[i] = req;
+  }
+
+  private clearChunk(p: number): void {
+    const i = this.slot(p);
+    if (i >= 0) this.chunkSize[i] = 0;
+    else this.mmapUsed.delete(p);
+  }
 
   constructor(
     private readonly sys: Sys,
@@ -93,6 +135,7 @@ export class GlibcMalloc implements Allocator {
     if (this.sys.brk(old + size) !== old + size) return false;
     if (this.thp) this.sys.madvise(old, size, MADV_HUGEPAGE);
     this.heapEnd = old + size;
+    this.ensureSlots();
     return true;
   }
 
@@ -105,9 +148,17 @@ export class GlibcMalloc implements Allocator {
     if (this.sys.brk(target) === target) this.heapEnd = target;
   }
 
+  /** Chunks sitting in fastbins (have_fastchunks). */
+  private fastChunks = 0;
+
   /** malloc_consolidate: fastbin chunks are freed for real (coalesced). */
   private consolidate(): void {
-    for (const list of this.fastbins.values()) for (const c of list.splice(0)) this.release(c, this.chunkSizeOfFast(c));
+    if (this.fastChunks === 0) return;
+    for (const list of this.fastbins.values()) {
+      for (const c of list) this.release(c, this.chunkSizeOfFast(c));
+      list.length = 0;
+    }
+    this.fastChunks = 0;
   }
 
   private readonly fastSizes = new Map<number, number>();
@@ -129,7 +180,7 @@ export class GlibcMalloc implements Allocator {
     if (chunk < 0) chunk = this.fromTop(nb);
     if (chunk < 0) return 0;
     const p = chunk + 16;
-    this.used.set(p, { size: nb, req: n, mmapped: false });
+    this.setHeapChunk(p, nb, n);
     this.liveBytes += n;
     return p;
   }
@@ -141,6 +192,7 @@ export class GlibcMalloc implements Allocator {
     if (f && f.length) {
       const c = f.pop()!;
       this.fastSizes.delete(c);
+      this.fastChunks--;
       return c;
     }
     return -1;
@@ -183,7 +235,7 @@ export class GlibcMalloc implements Allocator {
     }
     if (this.thp) this.sys.madvise(base, len, MADV_HUGEPAGE);
     const p = base + 16;
-    this.used.set(p, { size: len, req: n, mmapped: true });
+    this.mmapUsed.set(p, { size: len, req: n });
     this.liveBytes += n;
     return p;
   }
@@ -192,7 +244,7 @@ export class GlibcMalloc implements Allocator {
     const total = nmemb * size;
     if (!Number.isSafeInteger(total)) return 0;
     const p = this.malloc(total);
-    if (p && total > 0 && !this.used.get(p)!.mmapped) this.sys.fill(p, total, 0);
+    if (p && total > 0 && this.slot(p) >= 0) this.sys.fill(p, total, 0);
     return p;
   }
 
@@ -203,22 +255,24 @@ export class GlibcMalloc implements Allocator {
     if (!p) return 0;
     const q = Math.ceil(p / align) * align;
     if (q === p) return p;
-    const info = this.used.get(p)!;
-    this.used.delete(p);
-    this.used.set(q, { ...info, req: size });
+    this.alignedInfo.set(q, { ...this.info(p)!, req: size });
+    this.clearChunk(p);
     this.aligned.set(q, p);
     this.liveBytes -= align;
     return q;
   }
 
-  /** Aligned pointers to the chunk pointer they were carved from. */
+  /** Aligned pointers to the chunk pointer they were carved from, and their chunk. */
   private readonly aligned = new Map<number, number>();
+  private readonly alignedInfo = new Map<number, { size: number; req: number; mmapped: boolean }>();
 
   free(ptr: number): void {
     if (ptr === 0) return;
-    const info = this.used.get(ptr);
+    const info = this.alignedInfo.get(ptr) ?? this.info(ptr);
     if (!info) throw new Error(`free(): invalid pointer 0x${ptr.toString(16)}`);
-    this.used.delete(ptr);
+    if (this.alignedInfo.delete(ptr)) {
+      /* the chunk was already cleared when the aligned pointer was carved */
+    } else this.clearChunk(ptr);
     this.liveBytes -= info.req;
     const p = this.aligned.get(ptr) ?? ptr;
     this.aligned.delete(ptr);
@@ -247,6 +301,7 @@ export class GlibcMalloc implements Allocator {
       if (!f) this.fastbins.set(size, (f = []));
       f.push(chunk);
       this.fastSizes.set(chunk, size);
+      this.fastChunks++;
       return;
     }
     const merged = this.release(chunk, size);
@@ -287,34 +342,34 @@ export class GlibcMalloc implements Allocator {
       this.free(ptr);
       return 0;
     }
-    const info = this.used.get(ptr);
+    const info = this.alignedInfo.get(ptr) ?? this.info(ptr);
     if (!info) throw new Error(`realloc(): invalid pointer 0x${ptr.toString(16)}`);
     const nb = request2size(n);
-    if (info.mmapped && !this.aligned.has(ptr)) {
+    const plain = !this.aligned.has(ptr);
+    if (info.mmapped && plain) {
       // mremap_chunk: the kernel moves or resizes the mapping
       const len = Math.ceil((nb + SIZE_SZ) / PAGE) * PAGE;
       if (len === info.size) {
         this.liveBytes += n - info.req;
-        info.req = n;
+        this.mmapUsed.set(ptr, { size: len, req: n });
         return ptr;
       }
       if (nb >= this.mmapThreshold || n > info.req) {
         const base = this.sys.mremap(ptr - 16, info.size, len, MREMAP_MAYMOVE);
-        this.used.delete(ptr);
-        this.used.set(base + 16, { size: len, req: n, mmapped: true });
+        this.mmapUsed.delete(ptr);
+        this.mmapUsed.set(base + 16, { size: len, req: n });
         this.liveBytes += n - info.req;
         return base + 16;
       }
-    } else if (!info.mmapped && !this.aligned.has(ptr) && nb <= info.size) {
+    } else if (!info.mmapped && plain && nb <= info.size) {
       this.liveBytes += n - info.req;
-      info.req = n;
+      this.setHeapChunk(ptr, info.size, n);
       return ptr;
-    } else if (!info.mmapped && !this.aligned.has(ptr) && ptr - 16 + info.size === this.top && this.heapEnd - this.top >= nb - info.size + MINSIZE) {
+    } else if (!info.mmapped && plain && ptr - 16 + info.size === this.top && this.heapEnd - this.top >= nb - info.size + MINSIZE) {
       // grow into the top chunk
       this.top += nb - info.size;
-      info.size = nb;
+      this.setHeapChunk(ptr, nb, n);
       this.liveBytes += n - info.req;
-      info.req = n;
       return ptr;
     }
     const q = this.malloc(n);
