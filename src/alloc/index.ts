@@ -5,3 +5,4 @@ export { RangeAllocator } from './uffd-heap/range-allocator.js';
 export { UffdMalloc, MEDIUM_MAX, type MallocOptions, type MallocStats } from './malloc/malloc.js';
 export { HeapError, type HeapErrorKind } from './malloc/errors.js';
 export { CLASS_SIZES, SMALL_MAX } from './malloc/size-classes.js';
+export { mremapVmaMerge, VmaMerge, checkMergeable, type MergeOptions, type MergeResult, type MergePhase } from './defrag.js';

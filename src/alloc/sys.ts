@@ -18,6 +18,9 @@ export type Sys = Pick<
   | 'uffdZeropage'
   | 'uffdCopy'
   | 'uffdMove'
+  | 'uffdUnregister'
+  | 'uffdMonitor'
+  | 'close'
   | 'sigaction'
   | 'read'
   | 'write'
@@ -26,6 +29,35 @@ export type Sys = Pick<
   | 'write8'
   | 'readProc'
 >;
+
+/** One VMA as /proc/self/smaps describes it. */
+export interface SmapsVma {
+  start: number;
+  end: number;
+  perms: string;
+  inode: number;
+  name: string;
+  /** VmFlags mnemonics. */
+  flags: Set<string>;
+  rssKb: number;
+}
+
+/** Parse /proc/self/smaps, as a library finds out what its address space looks like. */
+export function readSmaps(sys: Sys): SmapsVma[] {
+  const out: SmapsVma[] = [];
+  for (const line of sys.readProc('/proc/self/smaps').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) [0-9a-f]+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      out.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], inode: Number(head[4]), name: head[5], flags: new Set(), rssKb: 0 });
+      continue;
+    }
+    const v = out[out.length - 1];
+    if (!v) continue;
+    if (line.startsWith('VmFlags:')) for (const f of line.slice(8).trim().split(/\s+/)) v.flags.add(f);
+    else if (line.startsWith('Rss:')) v.rssKb = parseInt(line.slice(4), 10);
+  }
+  return out;
+}
 
 /** Fields of /proc/self/smaps_rollup (kB), as an allocator reads its own footprint. */
 export function smapsRollup(sys: Sys): Record<string, number> {
