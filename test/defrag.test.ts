@@ -159,3 +159,21 @@ describe('mremap_vma_merge', () => {
     }
   });
 });
+
+import { runDefrag } from '../src/experiment/defrag-run.js';
+import { WORKLOADS } from '../src/workloads/synthetic.js';
+
+describe('bench --defrag', () => {
+  it('merges a baseline heap fragmented by mremap, verifies its bytes and reports before and after', () => {
+    const w = WORKLOADS.realloc.make({ seed: 2, events: 6000 });
+    const r = runDefrag(w, 'mmap');
+    expect(r.before.vmaFinal).toBeGreaterThan(r.after.vmaFinal);
+    expect(r.rangesMerged).toBeGreaterThan(0);
+    expect(r.bytesVerified).toBeGreaterThan(0);
+    expect(r.after.thpCoverage).toBeGreaterThan(r.before.thpCoverage);
+    for (const k of ['vmaFinal', 'thpCoverage', 'rssFinalBytes', 'mmapLockWrite', 'simulatedNs'] as const) {
+      expect(r.before).toHaveProperty(k);
+      expect(r.after).toHaveProperty(k);
+    }
+  });
+});

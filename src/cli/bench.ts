@@ -6,7 +6,8 @@ import type { RunResult } from '../experiment/run.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
 import { intOption, parseArgs, UsageError } from './args.js';
 import { Progress } from './progress.js';
-import { formatCsv, formatJson, formatTable } from './table.js';
+import { formatCsv, formatDefragTable, formatJson, formatTable } from './table.js';
+import type { DefragResult } from '../experiment/defrag-run.js';
 
 /** The built-in workload `npm start` compares the allocators on. */
 export const DEFAULT_WORKLOAD = 'churn';
@@ -30,8 +31,8 @@ export function workloadsFrom(names: string[] | undefined, traces: string[] | un
   return specs;
 }
 
-export async function sweep(specs: WorkloadSpec[], allocators: string[], keepSamples = false): Promise<RunResult[]> {
-  const jobs: Job[] = specs.flatMap((workload) => allocators.map((allocator) => ({ workload, allocator, keepSamples })));
+export async function sweep(specs: WorkloadSpec[], allocators: string[], keepSamples = false, defrag = false): Promise<RunResult[]> {
+  const jobs: Job[] = specs.flatMap((workload) => allocators.map((allocator) => ({ workload, allocator, keepSamples, defrag })));
   const bar = new Progress(`${jobs.length} runs`);
   const results = await runJobs(jobs, (done, total) => bar.update(done / total));
   bar.done();
@@ -39,13 +40,15 @@ export async function sweep(specs: WorkloadSpec[], allocators: string[], keepSam
 }
 
 function print(results: RunResult[], json: boolean, csv: boolean): void {
+  const defrag = results.length > 0 && 'before' in results[0];
+  if (defrag && !json && !csv) return void process.stdout.write(formatDefragTable(results as DefragResult[]));
   process.stdout.write(json ? formatJson(results) : csv ? formatCsv(results) : formatTable(results));
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace'], ['json', 'csv']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace'], ['json', 'csv', 'defrag']);
   const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')));
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), false, args.flags.has('defrag'));
   print(results, args.flags.has('json'), args.flags.has('csv'));
   return 0;
 }

@@ -10,7 +10,7 @@ import { scriptCommand } from './script.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--defrag] [--json|--csv]',
   },
   replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },

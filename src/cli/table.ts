@@ -1,4 +1,5 @@
 // Text, CSV and JSON renderings of run results.
+import type { DefragResult } from '../experiment/defrag-run.js';
 import type { RunResult } from '../experiment/run.js';
 
 const MiB = 1024 * 1024;
@@ -21,7 +22,28 @@ function row(r: RunResult): Record<string, string> {
 }
 
 export function formatTable(results: RunResult[]): string {
-  const rows = results.map(row);
+  return layout(results.map(row));
+}
+
+/** bench --defrag: each metric before and after the defragment step. */
+export function formatDefragTable(results: DefragResult[]): string {
+  return layout(
+    results.map((r) => ({
+      workload: r.workload,
+      allocator: r.allocator,
+      'VMAs before>after': `${r.before.vmaFinal}>${r.after.vmaFinal}`,
+      'THP % before>after': `${(r.before.thpCoverage * 100).toFixed(0)}>${(r.after.thpCoverage * 100).toFixed(0)}`,
+      'RSS MiB before>after': `${(r.before.rssFinalBytes / MiB).toFixed(1)}>${(r.after.rssFinalBytes / MiB).toFixed(1)}`,
+      'mmap_lock w before>after': `${r.before.mmapLockWrite}>${r.after.mmapLockWrite}`,
+      'sim ms before>after': `${(r.before.simulatedNs / 1e6).toFixed(1)}>${(r.after.simulatedNs / 1e6).toFixed(1)}`,
+      'ranges merged': String(r.rangesMerged),
+      'bytes verified': String(r.bytesVerified),
+      'defrag ms': String(r.defragWallMs),
+    })),
+  );
+}
+
+function layout(rows: Record<string, string>[]): string {
   if (!rows.length) return '';
   const cols = Object.keys(rows[0]);
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));

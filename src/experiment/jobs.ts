@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { EventList } from '../workloads/events.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
 import { readTrace } from '../workloads/trace.js';
+import { runDefrag } from './defrag-run.js';
 import { type RunOptions, type RunResult, runOne } from './run.js';
 
 /** A workload named so a worker can rebuild it: a synthetic generator or a trace file. */
@@ -14,6 +15,8 @@ export interface Job {
   workload: WorkloadSpec;
   allocator: string;
   keepSamples?: boolean;
+  /** Run the defragment step (mremap_vma_merge, khugepaged) after the workload. */
+  defrag?: boolean;
 }
 
 export function loadWorkload(spec: WorkloadSpec): EventList {
@@ -24,6 +27,7 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
 }
 
 export function runJob(job: Job, opts: RunOptions = {}): RunResult {
+  if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator);
   return runOne(loadWorkload(job.workload), job.allocator, { ...opts, keepSamples: job.keepSamples });
 }
 

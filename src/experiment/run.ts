@@ -46,11 +46,42 @@ export interface RunOptions {
   keepSamples?: boolean;
   /** Called now and then with the fraction done. */
   progress?: (done: number) => void;
-  /** Receives the process at the end (for `maps`). */
+  /** Receives the process at the end (for `maps`, or the defragment step). */
   onEnd?: (proc: Process) => void;
 }
 
-function thpBytes(proc: Process): number {
+/** The end-of-run metrics of a process, as they stand now. */
+export interface Snapshot {
+  vmaFinal: number;
+  mmapLockWrite: number;
+  mmapLockRead: number;
+  rssFinalBytes: number;
+  anonHugeBytesFinal: number;
+  thpCoverage: number;
+  simulatedNs: number;
+  syscalls: Record<string, number>;
+  faults: Record<string, number>;
+}
+
+export function snapshot(proc: Process): Snapshot {
+  const rss = proc.mm.rss * 4096;
+  const huge = thpBytes(proc);
+  const syscalls = { ...proc.mm.syscalls };
+  const faults = { ...proc.mm.faults };
+  return {
+    vmaFinal: proc.mm.mapCount,
+    mmapLockWrite: proc.mm.lock.total.write,
+    mmapLockRead: proc.mm.lock.total.read,
+    rssFinalBytes: rss,
+    anonHugeBytesFinal: huge,
+    thpCoverage: rss ? huge / rss : 0,
+    simulatedNs: simulatedNs(syscalls, faults),
+    syscalls,
+    faults,
+  };
+}
+
+export function thpBytes(proc: Process): number {
   let n = 0;
   for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0) n++;
   return n * 2 * 1024 * 1024;
