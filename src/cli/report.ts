@@ -5,9 +5,9 @@ import { intOption, parseArgs } from './args.js';
 import { allocatorsFrom, sweep, workloadsFrom } from './bench.js';
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'out'], []);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'out'], ['defrag']);
   const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), true);
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), true, args.flags.has('defrag'));
   const out = args.values.get('out')?.at(-1) ?? 'uffd-malloc-report.html';
   writeFileSync(out, renderReport(results));
   process.stdout.write(`wrote ${out} (${results.length} runs)\n`);

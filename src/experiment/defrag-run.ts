@@ -56,9 +56,10 @@ export function defragProcess(proc: Process): { bytesVerified: number; rangesMer
   return { bytesVerified, rangesMerged, vmasMerged };
 }
 
-export function runDefrag(workload: EventList, allocator: string): DefragResult {
+export function runDefrag(workload: EventList, allocator: string, keepSamples = false): DefragResult {
   let extra: Omit<DefragResult, keyof RunResult> | null = null;
   const r = runOne(workload, allocator, {
+    keepSamples,
     onEnd: (proc) => {
       const before = snapshot(proc);
       const t0 = performance.now();

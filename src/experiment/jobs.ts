@@ -27,7 +27,7 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
 }
 
 export function runJob(job: Job, opts: RunOptions = {}): RunResult {
-  if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator);
+  if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator, job.keepSamples);
   return runOne(loadWorkload(job.workload), job.allocator, { ...opts, keepSamples: job.keepSamples });
 }
 

@@ -1,7 +1,7 @@
 // One self-contained HTML page: per workload, SVG charts of VMA count, RSS and THP coverage over
 // the run for every allocator, and the final comparison table. The results are embedded as JSON
 // (element #results) so tools can read the page's numbers back.
-import type { RunResult, Sample } from '../experiment/run.js';
+import type { RunResult, Sample, Snapshot } from '../experiment/run.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
 const W = 520;
@@ -68,6 +68,20 @@ function table(runs: RunResult[]): string {
   return `<table id="comparison"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r}</tr>`).join('\n')}</tbody></table>`;
 }
 
+/** bench --defrag rows: each metric before and after the defragment step. */
+function defragTable(runs: RunResult[]): string {
+  const rows = runs.filter((r): r is RunResult & { before: Snapshot; after: Snapshot; bytesVerified: number } => 'before' in r);
+  if (!rows.length) return '';
+  const pair = (a: number, b: number, f: (n: number) => string) => `${f(a)} → ${f(b)}`;
+  const body = rows
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.workload)}</td><td>${esc(r.allocator)}</td><td>${pair(r.before.vmaFinal, r.after.vmaFinal, String)}</td><td>${pair(r.before.thpCoverage * 100, r.after.thpCoverage * 100, (n) => n.toFixed(1))}</td><td>${pair(r.before.rssFinalBytes / MiB, r.after.rssFinalBytes / MiB, (n) => n.toFixed(1))}</td><td>${pair(r.before.mmapLockWrite, r.after.mmapLockWrite, String)}</td><td>${r.bytesVerified}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Defragment step (mremap_vma_merge + khugepaged)</h2><table id="defrag"><thead><tr><th>workload</th><th>allocator</th><th>VMAs</th><th>THP %</th><th>RSS MiB</th><th>mmap_lock writes</th><th>bytes verified</th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
 export function renderReport(runs: RunResult[], title = 'uffd-malloc: allocator comparison'): string {
   const byWorkload = new Map<string, RunResult[]>();
   for (const r of runs) byWorkload.set(r.workload, [...(byWorkload.get(r.workload) ?? []), r]);
@@ -97,6 +111,7 @@ Simulated time prices kernel work with costs measured on Linux 6.18.</p>
 ${sections}
 <h2>Final comparison</h2>
 ${table(runs)}
+${defragTable(runs)}
 <script type="application/json" id="results">${data}</script>
 </body></html>
 `;
