@@ -17,22 +17,13 @@ export interface Sample {
 }
 
 /** One (workload, allocator) result. Field names are a stable contract (README: JSON output). */
-export interface RunResult {
+export interface RunResult extends Snapshot {
   workload: string;
   allocator: string;
   events: number;
   vmaPeak: number;
-  vmaFinal: number;
-  mmapLockWrite: number;
-  mmapLockRead: number;
-  syscalls: Record<string, number>;
-  faults: Record<string, number>;
   rssPeakBytes: number;
-  rssFinalBytes: number;
-  anonHugeBytesFinal: number;
   liveBytesPeak: number;
-  thpCoverage: number;
-  simulatedNs: number;
   wallMs: number;
   /** Allocations that returned NULL. */
   failures: number;
@@ -138,28 +129,18 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
     if (i % every === 0) sample(i);
   }
   sample(workload.length);
-  const rssFinal = proc.mm.rss * 4096;
-  const huge = thpBytes(proc);
-  const syscalls = { ...proc.mm.syscalls };
-  const faults = { ...proc.mm.faults };
+  const end = snapshot(proc);
+  const wallMs = Math.round(performance.now() - t0);
   opts.onEnd?.(proc);
   return {
     workload: workload.name,
     allocator: allocatorName,
     events: workload.events,
     vmaPeak,
-    vmaFinal: proc.mm.mapCount,
-    mmapLockWrite: proc.mm.lock.total.write,
-    mmapLockRead: proc.mm.lock.total.read,
-    syscalls,
-    faults,
+    ...end,
     rssPeakBytes: proc.mm.rssPeak * 4096,
-    rssFinalBytes: rssFinal,
-    anonHugeBytesFinal: huge,
     liveBytesPeak: livePeak,
-    thpCoverage: rssFinal ? huge / rssFinal : 0,
-    simulatedNs: simulatedNs(syscalls, faults),
-    wallMs: Math.round(performance.now() - t0),
+    wallMs,
     failures,
     ...(opts.keepSamples ? { samples } : {}),
   };
