@@ -81,8 +81,16 @@ export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): C
   const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
   let last: CollapseResult = null;
   for (let a = hstart; a < hend; a += PMD_SIZE) {
+    const wasHuge = (mm.pt.pmd(a)?.huge ?? 0) > 0;
     const r = collapseBlock(mm, vma, a, false);
     if (r) last = r;
+    else if (!wasHuge) {
+      // collapse_huge_page drops mmap_lock to allocate, revalidates under it for reading, takes it
+      // for writing to swap the PMD, and madvise_collapse relocks it for reading to go on
+      mm.lock.read();
+      mm.lock.write();
+      mm.lock.read();
+    }
   }
   return last;
 }
