@@ -2,6 +2,7 @@
 // The uffd-malloc command line: one file per command, wired here.
 import { UsageError } from './args.js';
 import { benchCommand, replayCommand } from './bench.js';
+import { contentionCommand } from './contention.js';
 import { demoCommand } from './demo.js';
 import { mapsCommand } from './maps.js';
 import { reportCommand } from './report.js';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<numbe
   replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]...: one HTML page with charts' },
+  contention: { run: contentionCommand, help: '[--mode M]... [--json]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
   script: { run: scriptCommand, help: 'script FILE: run a kernel-oracle scenario on the simulator' },
   demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },
 };

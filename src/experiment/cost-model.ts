@@ -38,3 +38,37 @@ export function simulatedNs(syscalls: Record<string, number>, faults: Record<str
   for (const [k, n] of Object.entries(faults)) ns += (FAULT_NS[k] ?? 1000) * n;
   return Math.round(ns);
 }
+
+/**
+ * What threads cost each other, fitted to ../shared/kernel-oracle/contention.md (Linux 6.18,
+ * 2 vCPUs, Firecracker): a victim thread write-faulting its own pages while another thread of the
+ * process does memory-management work.
+ */
+export interface ThreadCosts {
+  /** The flushing thread waits this long for the other CPUs' acknowledgements (per flush with IPIs). */
+  ipiSendWaitNs: number;
+  /** A thread on another CPU loses this much to each shootdown IPI it takes. */
+  ipiReceiveNs: number;
+  /** Each mmap_lock acquisition by one thread costs each other running thread this much (cache-line traffic). */
+  lockBounceNs: number;
+  /** Each page fault or per-VMA-locked madvise of one thread costs each other running thread this much. */
+  faultTaxNs: number;
+  madviseTaxNs: number;
+  /** MADV_DONTNEED of a range with nothing present, and each present page beyond the first. */
+  madviseEmptyNs: number;
+  zapPageNs: number;
+}
+
+export const THREAD_COSTS: ThreadCosts = {
+  // dontneed mode: touch + DONTNEED + wait = 15.0 us per op at 66.6k ops/s
+  ipiSendWaitNs: 11_400,
+  // dontneed and zeropage modes: the victim loses 8-9 us per flush of the other thread
+  ipiReceiveNs: 8_720,
+  // brk, mmap, mprotect modes: 20-36% slowdown at 200-320k ops/s of 1-3 acquisitions each
+  lockBounceNs: 250,
+  // touch mode: 6% at 680k faults/s; dontneed0: 27% at 2.1M calls/s
+  faultTaxNs: 80,
+  madviseTaxNs: 100,
+  madviseEmptyNs: 476,
+  zapPageNs: 236,
+};

@@ -149,6 +149,7 @@ function cowFault(mm: Mm, vma: Vma, addr: number, old: number): number {
   const pfn = mm.frames.alloc(FRAME_ANON);
   if (old !== ZERO_PFN) mm.frames.copy(pfn, old);
   mm.installPte(addr, pfn);
+  mm.tlb.gather(1); // the old entry goes: ptep_clear_flush
   mm.faults.cow++;
   return FAULT_RETRY;
 }

@@ -9,6 +9,7 @@ import { HUGE_ZERO, PageTable, PmdEntry, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTE
 import { Errno, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
 import { AnonVma, anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, Vma, type VmaProto } from './vma.js';
 import { VmaTree } from './vma-tree.js';
+import { TlbState } from './tlb.js';
 import type { FaultKind } from './fault-kinds.js';
 import type { ShmemFile } from './shmem.js';
 import { FAULT_KINDS } from './fault-kinds.js';
@@ -51,6 +52,10 @@ export class Mm {
   readonly faults: Record<FaultKind, number>;
   /** Syscalls and ioctls issued, by name. */
   readonly syscalls: Record<string, number> = {};
+  /** TLB shootdown accounting (mm_cpumask, mmu_gather). */
+  readonly tlb = new TlbState();
+  /** Present pages unmapped by zaps (the work MADV_DONTNEED and munmap do per page). */
+  pagesZapped = 0;
 
   constructor(readonly kernel: Kernel) {
     this.faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -126,6 +131,7 @@ export class Mm {
     e.used = HPAGE_PMD_NR;
     e.huge = 0;
     e.hugeFlags = 0;
+    this.tlb.gather(1);
     this.kernel.count('thp_split_pmd');
   }
 
@@ -143,6 +149,7 @@ export class Mm {
    */
   zapRange(start: number, end: number, all: boolean): number {
     let zapped = 0;
+    let present = 0;
     for (const e of this.pt.pmdsIn(start, end)) {
       const base = e.base;
       if (e.huge !== 0) {
@@ -152,6 +159,7 @@ export class Mm {
             this.frames.putHuge(e.huge);
             zapped += HPAGE_PMD_NR;
           }
+          present++;
           e.huge = 0;
           e.hugeFlags = 0;
           this.pt.dropIfEmpty(e);
@@ -171,6 +179,7 @@ export class Mm {
           this.rssAdd(v, -1);
           this.frames.put(v);
           if (v !== ZERO_PFN) zapped++;
+          present++;
         }
         t[i] = PTE_NONE;
         e.pteFlags![i] = 0;
@@ -178,6 +187,8 @@ export class Mm {
       }
       this.pt.dropIfEmpty(e);
     }
+    this.tlb.gather(present);
+    this.pagesZapped += present;
     return zapped;
   }
 

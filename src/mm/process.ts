@@ -60,6 +60,15 @@ export class Process {
     this.privileged = opts.privileged ?? true;
   }
 
+  /** Run a syscall, then flush the TLB entries it gathered (mmu_gather's tlb_finish_mmu). */
+  private flushing<T>(fn: () => T): T {
+    try {
+      return fn();
+    } finally {
+      this.mm.tlb.finish();
+    }
+  }
+
   // ---- memory syscalls --------------------------------------------------------------------
 
   /** mmap(2). fd is -1 for anonymous memory. Returns the address. */
@@ -71,28 +80,28 @@ export class Process {
       if (o.kind !== 'shmem') throw new Errno('ENODEV');
       file = o.file;
     }
-    return sysMmap(this.mm, addr, length, prot, flags, file, offset);
+    return this.flushing(() => sysMmap(this.mm, addr, length, prot, flags, file, offset));
   }
 
   munmap(addr: number, length: number): void {
-    sysMunmap(this.mm, addr, length);
+    this.flushing(() => sysMunmap(this.mm, addr, length));
   }
 
   mprotect(addr: number, length: number, prot: number): void {
-    sysMprotect(this.mm, addr, length, prot);
+    this.flushing(() => sysMprotect(this.mm, addr, length, prot));
   }
 
   mremap(oldAddr: number, oldLength: number, newLength: number, flags = 0, newAddr = 0): number {
-    return sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr);
+    return this.flushing(() => sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr));
   }
 
   madvise(addr: number, length: number, advice: number): void {
-    sysMadvise(this.mm, addr, length, advice);
+    this.flushing(() => sysMadvise(this.mm, addr, length, advice));
   }
 
   /** brk(2): returns the new break, or the old one when it could not move. */
   brk(addr: number): number {
-    return sysBrk(this.mm, addr);
+    return this.flushing(() => sysBrk(this.mm, addr));
   }
 
   /** sbrk(3) on top of brk(2): returns the old break, or throws ENOMEM. */
@@ -141,7 +150,8 @@ export class Process {
 
   private uffdIoctl<T>(fd: number, name: string, fn: (ctx: UffdContext) => T): T {
     this.mm.countSyscall(name);
-    return fn(this.uffdContext(fd));
+    const ctx = this.uffdContext(fd);
+    return this.flushing(() => fn(ctx));
   }
 
   /** UFFDIO_API: returns the features the kernel offers. */
@@ -312,6 +322,7 @@ export class Process {
       }
     } else if (o.kind !== 'zero') throw new Errno('EINVAL');
     const r = writeUser(this.mm, buf, src, 0, len, 0, true);
+    this.mm.tlb.finish();
     if (r.done === 0 && len > 0) throw new Errno('EFAULT');
     return r.done;
   }
@@ -327,6 +338,7 @@ export class Process {
 
   /** Deliver a fault as a signal; true means the handler asked to retry. */
   private deliver(code: number, addr: number, tries: number): boolean {
+    this.mm.tlb.finish();
     const sig = faultSignal(code, addr);
     if (sig instanceof FaultHang) throw sig;
     const h = this.handlers.get(sig.signo);
@@ -364,6 +376,7 @@ export class Process {
       done += r.done;
       if (r.fault) this.deliver(r.fault, r.faultAddr, tries);
     }
+    this.mm.tlb.finish();
   }
 
   read8(addr: number): number {
@@ -377,7 +390,10 @@ export class Process {
   write8(addr: number, v: number): void {
     for (let tries = 0; ; tries++) {
       const pfn = resolvePage(this.mm, addr, true, false);
-      if (pfn > 0) return this.kernel.frames.fill(pfn, addr % PAGE_SIZE, 1, v & 0xff);
+      if (pfn > 0) {
+        this.mm.tlb.finish();
+        return this.kernel.frames.fill(pfn, addr % PAGE_SIZE, 1, v & 0xff);
+      }
       this.deliver(pfn, addr, tries);
     }
   }
@@ -421,7 +437,7 @@ export class Process {
 
   /** Run khugepaged over this process: one pass of pages_to_scan pages, or until it has seen everything. */
   khugepaged(opts: { full?: boolean } = {}): KhugepagedResult {
-    return khugepagedScan(this.mm, opts.full ?? true);
+    return this.flushing(() => khugepagedScan(this.mm, opts.full ?? true));
   }
 }
 

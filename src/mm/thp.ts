@@ -68,7 +68,7 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
     const v = e.pte[i];
     if (v > 0 && v !== ZERO_PFN) frames.copy(head + i, v);
   }
-  mm.zapRange(haddr, haddr + PMD_SIZE, true);
+  mm.zapRange(haddr, haddr + PMD_SIZE, true); // gathers the 512 entries for one flush
   mm.installHugePmd(haddr, head);
   mm.kernel.count('thp_collapse_alloc');
   return null;

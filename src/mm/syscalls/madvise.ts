@@ -177,6 +177,7 @@ function lazyFree(mm: Mm, start: number, end: number): void {
     if (v > 0 && v !== ZERO_PFN && mm.frames.flags(v) & FRAME_ANON) {
       mm.frames.setFlags(v, FRAME_LAZYFREE);
       mm.kernel.count('pglazyfree');
+      mm.tlb.gather(1); // the dirty bit is cleared: the entry is flushed
     }
   });
 }

@@ -34,6 +34,8 @@ export function sysMprotect(mm: Mm, addr: number, length: number, prot: number):
       flags &= ~VM_ACCOUNT;
     }
     const segEnd = Math.min(end, vma.end);
+    // taking rights away from present pages needs their TLB entries gone (change_protection)
+    if (vma.flags & ~flags & (VM_READ | VM_WRITE | VM_EXEC)) mm.tlb.gather(mm.presentPages(Math.max(at, vma.start), segEnd));
     const done = mm.modifyRange(vma, Math.max(at, vma.start), segEnd, (p) => {
       p.flags = flags;
     });

@@ -2,9 +2,8 @@
 // vm_pgoff and anon_vma (copy_vma), so it merges with its new neighbours only when those line up:
 // the fragmentation mremap_vma_merge exists to undo.
 import type { Mm } from '../mm.js';
-import { HUGE_ZERO, PTE_NONE } from '../page-table.js';
-import { Errno, HPAGE_PMD_NR, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
-import { VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
+import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+import { VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
 
@@ -20,6 +19,7 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
     if (e.huge === 0) continue;
     const whole = e.base >= from && e.base + PMD_SIZE <= from + len;
     if (whole && aligned) {
+      mm.tlb.gather(1);
       const d = mm.pt.pmdAlloc(e.base + delta);
       d.huge = e.huge;
       d.hugeFlags = e.hugeFlags;
@@ -34,11 +34,9 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
   mm.pt.forEachPte(from, from + len, (addr, v, e, i) => {
     moves.push(addr, v, e.pteFlags![i]);
   });
+  mm.tlb.gather(moves.length / 3);
   for (let k = 0; k < moves.length; k += 3) mm.pt.clearPte(moves[k]);
   for (let k = 0; k < moves.length; k += 3) mm.pt.setPte(moves[k] + delta, moves[k + 1], moves[k + 2]);
-  void HUGE_ZERO;
-  void HPAGE_PMD_NR;
-  void PTE_NONE;
 }
 
 /**
@@ -116,7 +114,6 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
   if (addr + oldLen > vma.end) throw new Errno('EFAULT', 'old range spans VMAs');
   if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
   if (flags & MREMAP_DONTUNMAP && (vma.file || vma.flags & VM_SHARED)) throw new Errno('EINVAL');
-  void VM_LOCKED;
 
   if (flags & MREMAP_FIXED) {
     // mremap_to: clear the target, trim the source to size, then move

@@ -64,6 +64,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
         se.huge = 0;
         se.hugeFlags = 0;
         mm.pt.dropIfEmpty(se);
+        mm.tlb.gather(1);
         done += PMD_SIZE;
         continue;
       }
@@ -88,6 +89,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
     }
     mm.pt.clearPte(s);
     mm.pt.setPte(d, v);
+    mm.tlb.gather(1);
     done += PAGE_SIZE;
   }
   if (done === len) return done;

@@ -1,0 +1,136 @@
+// Simulated time for threads: each thread has a clock and runs on a simulated CPU; the work the
+// kernel did for one of its calls (counted by the mm) advances that clock by the cost model;
+// mmap_lock is a reader-writer semaphore (a writer waits for the holders to drain, readers wait
+// for a writer); a TLB shootdown makes the flushing thread wait for acknowledgements and charges
+// every thread on another CPU for its IPI. Threads also pay a little for each other's lock and
+// fault traffic. Constants: cost-model.ts.
+import type { Mm } from '../mm/mm.js';
+import { FAULT_NS, SYSCALL_NS, THREAD_COSTS, type ThreadCosts } from './cost-model.js';
+
+export interface LockWaitNs {
+  mmapLockRead: number;
+  mmapLockWrite: number;
+  vmaLock: number;
+}
+
+/** The counters the timeline follows, read from the mm after each call. */
+interface Totals {
+  work: number;
+  write: number;
+  read: number;
+  vma: number;
+  flushes: number;
+  ipis: number;
+  faults: number;
+  madvise: number;
+  zapped: number;
+}
+
+export class Timeline {
+  readonly clock: Float64Array;
+  private readonly cpuFree: Float64Array;
+  private writeFreeAt = 0;
+  private readFreeAt = 0;
+  readonly lockWaitNs: LockWaitNs = { mmapLockRead: 0, mmapLockWrite: 0, vmaLock: 0 };
+  private last: Totals;
+  /** Per-thread overrides of a page fault's cost (the contention experiment's victim). */
+  faultNsOverride: (number | undefined)[] = [];
+
+  constructor(
+    private readonly mm: Mm,
+    readonly threads: number,
+    readonly cpus: number,
+    private readonly costs: ThreadCosts = THREAD_COSTS,
+  ) {
+    this.clock = new Float64Array(threads);
+    this.cpuFree = new Float64Array(cpus);
+    mm.tlb.cpusActive = Math.min(threads, cpus);
+    this.last = this.totals();
+  }
+
+  private totals(): Totals {
+    const mm = this.mm;
+    let work = 0;
+    for (const k in mm.syscalls) work += (SYSCALL_NS[k] ?? 1000) * mm.syscalls[k];
+    let faults = 0;
+    for (const k in mm.faults) {
+      const n = mm.faults[k as keyof typeof mm.faults];
+      faults += n;
+      work += (FAULT_NS[k] ?? 1000) * n;
+    }
+    return {
+      work,
+      write: mm.lock.total.write,
+      read: mm.lock.total.read,
+      vma: mm.lock.total.vma,
+      flushes: mm.tlb.flushes,
+      ipis: mm.tlb.ipis,
+      faults,
+      madvise: mm.syscalls.madvise ?? 0,
+      zapped: mm.pagesZapped,
+    };
+  }
+
+  /** Charge thread tid for everything the kernel did since the last charge, plus userNs of its own work. */
+  charge(tid: number, userNs = 0): void {
+    const now = this.totals();
+    const d = {
+      work: now.work - this.last.work,
+      write: now.write - this.last.write,
+      read: now.read - this.last.read,
+      flushes: now.flushes - this.last.flushes,
+      ipis: now.ipis - this.last.ipis,
+      faults: now.faults - this.last.faults,
+      madvise: now.madvise - this.last.madvise,
+      zapped: now.zapped - this.last.zapped,
+    };
+    this.last = now;
+    const c = this.costs;
+    let cost = userNs + d.work;
+    const faultOverride = this.faultNsOverride[tid];
+    if (faultOverride !== undefined && d.faults) cost += d.faults * (faultOverride - FAULT_NS.anon);
+    // MADV_DONTNEED: cheap when nothing was there, a little per page beyond the first
+    if (d.madvise) cost += d.zapped === 0 ? d.madvise * (c.madviseEmptyNs - SYSCALL_NS.madvise) : Math.max(0, d.zapped - d.madvise) * c.zapPageNs;
+    const remoteFlushes = d.ipis > 0 ? d.flushes : 0;
+    cost += remoteFlushes * c.ipiSendWaitNs;
+    // when the thread can start: its CPU, then mmap_lock
+    const cpu = tid % this.cpus;
+    let start = Math.max(this.clock[tid], this.cpuFree[cpu]);
+    if (d.write) {
+      const free = Math.max(this.writeFreeAt, this.readFreeAt);
+      if (free > start) {
+        this.lockWaitNs.mmapLockWrite += free - start;
+        start = free;
+      }
+      this.writeFreeAt = start + cost;
+    } else if (d.read) {
+      if (this.writeFreeAt > start) {
+        this.lockWaitNs.mmapLockRead += this.writeFreeAt - start;
+        start = this.writeFreeAt;
+      }
+      this.readFreeAt = Math.max(this.readFreeAt, start + cost);
+    }
+    const end = start + cost;
+    this.clock[tid] = end;
+    this.cpuFree[cpu] = end;
+    // what the others pay: IPIs on other CPUs, and cache-line traffic
+    const tax = (d.write + d.read) * c.lockBounceNs + d.faults * c.faultTaxNs + d.madvise * c.madviseTaxNs;
+    const ipi = remoteFlushes * c.ipiReceiveNs;
+    if (tax || ipi) {
+      for (let t = 0; t < this.threads; t++) {
+        if (t === tid || this.finished[t]) continue;
+        this.clock[t] += tax + (t % this.cpus !== cpu ? ipi : 0);
+      }
+    }
+  }
+
+  /** Threads that have no more work (they no longer pay for others). */
+  readonly finished: boolean[] = [];
+
+  /** When the last thread finishes. */
+  get makespan(): number {
+    let m = 0;
+    for (const c of this.clock) m = Math.max(m, c);
+    return Math.round(m);
+  }
+}
