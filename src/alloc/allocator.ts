@@ -10,6 +10,8 @@ export interface Allocator {
   alignedAlloc(align: number, size: number): number;
   /** Bytes asked for and not yet freed. */
   readonly liveBytes: number;
+  /** The calls that follow come from thread tid (allocators with per-thread state use it). */
+  setThread?(tid: number): void;
 }
 
 /** Makes an allocator over a process's syscalls. */

@@ -4,7 +4,7 @@ import { ALLOCATORS } from '../experiment/allocators.js';
 import { type Job, runJobs, type WorkloadSpec } from '../experiment/jobs.js';
 import type { RunResult } from '../experiment/run.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
-import { intOption, parseArgs, UsageError } from './args.js';
+import { intOption, type ParsedArgs, parseArgs, UsageError } from './args.js';
 import { Progress } from './progress.js';
 import { formatCsv, formatDefragTable, formatJson, formatTable } from './table.js';
 import type { DefragResult } from '../experiment/defrag-run.js';
@@ -31,8 +31,18 @@ export function workloadsFrom(names: string[] | undefined, traces: string[] | un
   return specs;
 }
 
-export async function sweep(specs: WorkloadSpec[], allocators: string[], keepSamples = false, defrag = false): Promise<RunResult[]> {
-  const jobs: Job[] = specs.flatMap((workload) => allocators.map((allocator) => ({ workload, allocator, keepSamples, defrag })));
+export interface SweepOptions {
+  keepSamples?: boolean;
+  defrag?: boolean;
+  threads?: number[];
+  cpus?: number;
+}
+
+export async function sweep(specs: WorkloadSpec[], allocators: string[], o: SweepOptions = {}): Promise<RunResult[]> {
+  const threadCounts = o.threads?.length ? o.threads : [undefined];
+  const jobs: Job[] = specs.flatMap((workload) =>
+    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus }))),
+  );
   const bar = new Progress(`${jobs.length} runs`);
   const results = await runJobs(jobs, (done, total) => bar.update(done / total));
   bar.done();
@@ -45,19 +55,30 @@ function print(results: RunResult[], json: boolean, csv: boolean): void {
   process.stdout.write(json ? formatJson(results) : csv ? formatCsv(results) : formatTable(results));
 }
 
+/** --threads N (repeatable, or a comma list: a sweep) and --cpus N, each at least 1. */
+export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: number } {
+  const threads = (args.values.get('threads') ?? []).flatMap((v) => v.split(',')).map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--threads takes whole numbers from 1 to 1024, not '${v}'`);
+    return n;
+  });
+  const cpus = args.values.has('cpus') ? intOption(args, 'cpus', 1, 1) : undefined;
+  return { threads: threads.length ? threads : undefined, cpus };
+}
+
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace'], ['json', 'csv', 'defrag']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus'], ['json', 'csv', 'defrag']);
   const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), false, args.flags.has('defrag'));
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args) });
   print(results, args.flags.has('json'), args.flags.has('csv'));
   return 0;
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator'], ['json', 'csv']);
-  if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--json|--csv]');
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus'], ['json', 'csv']);
+  if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
   const specs = workloadsFrom(undefined, args.positional, 1, undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')));
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), threadOptions(args));
   print(results, args.flags.has('json'), args.flags.has('csv'));
   return 0;
 }

@@ -11,9 +11,9 @@ import { scriptCommand } from './script.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--defrag] [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--json|--csv]',
   },
-  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
+  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]...: one HTML page with charts' },
   contention: { run: contentionCommand, help: '[--mode M]... [--json]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },

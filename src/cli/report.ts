@@ -2,12 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import { renderReport } from '../report/html.js';
 import { intOption, parseArgs } from './args.js';
-import { allocatorsFrom, sweep, workloadsFrom } from './bench.js';
+import { allocatorsFrom, sweep, threadOptions, workloadsFrom } from './bench.js';
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'out'], ['defrag']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'out', 'threads', 'cpus'], ['defrag']);
   const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), true, args.flags.has('defrag'));
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { keepSamples: true, defrag: args.flags.has('defrag'), ...threadOptions(args) });
   const out = args.values.get('out')?.at(-1) ?? 'uffd-malloc-report.html';
   writeFileSync(out, renderReport(results));
   process.stdout.write(`wrote ${out} (${results.length} runs)\n`);

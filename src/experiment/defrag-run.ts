@@ -5,7 +5,7 @@ import { checkMergeable, mremapVmaMerge } from '../alloc/defrag.js';
 import { readSmaps, type SmapsVma } from '../alloc/sys.js';
 import type { Process } from '../mm/process.js';
 import type { EventList } from '../workloads/events.js';
-import { type RunResult, runOne, type Snapshot, snapshot } from './run.js';
+import { type RunOptions, type RunResult, runOne, type Snapshot, snapshot } from './run.js';
 
 export interface DefragResult extends RunResult {
   before: Snapshot;
@@ -56,10 +56,10 @@ export function defragProcess(proc: Process): { bytesVerified: number; rangesMer
   return { bytesVerified, rangesMerged, vmasMerged };
 }
 
-export function runDefrag(workload: EventList, allocator: string, keepSamples = false): DefragResult {
+export function runDefrag(workload: EventList, allocator: string, opts: RunOptions = {}): DefragResult {
   let extra: Omit<DefragResult, keyof RunResult> | null = null;
   const r = runOne(workload, allocator, {
-    keepSamples,
+    ...opts,
     onEnd: (proc) => {
       const before = snapshot(proc);
       const t0 = performance.now();

@@ -17,6 +17,8 @@ export interface Job {
   keepSamples?: boolean;
   /** Run the defragment step (mremap_vma_merge, khugepaged) after the workload. */
   defrag?: boolean;
+  threads?: number;
+  cpus?: number;
 }
 
 export function loadWorkload(spec: WorkloadSpec): EventList {
@@ -27,8 +29,9 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
 }
 
 export function runJob(job: Job, opts: RunOptions = {}): RunResult {
-  if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator, job.keepSamples);
-  return runOne(loadWorkload(job.workload), job.allocator, { ...opts, keepSamples: job.keepSamples });
+  const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus };
+  if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator, o);
+  return runOne(loadWorkload(job.workload), job.allocator, o);
 }
 
 /**

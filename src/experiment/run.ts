@@ -7,6 +7,7 @@ import { Process } from '../mm/process.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
 import { simulatedNs } from './cost-model.js';
+import { type LockWaitNs, Timeline } from './timeline.js';
 
 export interface Sample {
   event: number;
@@ -21,6 +22,12 @@ export interface RunResult extends Snapshot {
   workload: string;
   allocator: string;
   events: number;
+  threads: number;
+  cpus: number;
+  /** Time threads spent waiting for locks. */
+  lockWaitNs: LockWaitNs;
+  tlbFlushes: number;
+  tlbIpis: number;
   vmaPeak: number;
   rssPeakBytes: number;
   liveBytesPeak: number;
@@ -37,6 +44,13 @@ export interface RunOptions {
   keepSamples?: boolean;
   /** Called now and then with the fraction done. */
   progress?: (done: number) => void;
+  /**
+   * Threads to run the workload on. A trace's own `t` events decide who runs what; a workload
+   * without them is dealt out in blocks of 64 events. @defaultValue the trace's threads, or 1
+   */
+  threads?: number;
+  /** Simulated CPUs. @defaultValue one per thread */
+  cpus?: number;
   /** Receives the process at the end (for `maps`, or the defragment step). */
   onEnd?: (proc: Process) => void;
 }
@@ -78,6 +92,34 @@ export function thpBytes(proc: Process): number {
   return n * 2 * 1024 * 1024;
 }
 
+/** User time per malloc-family call, and per byte the program writes (memset at ~10 GB/s). */
+const USER_CALL_NS = 20;
+const MEMSET_NS_PER_BYTE = 0.1;
+
+/** Which thread runs each event: the trace's `t` lines, or blocks of 64 events dealt round-robin. */
+export function threadOf(w: EventList, threads?: number): { threads: number; of: Uint16Array; last: number[] } {
+  const of = new Uint16Array(w.length);
+  let hasThreads = false;
+  for (let i = 0; i < w.length && !hasThreads; i++) if (w.op[i] === OP_THREAD) hasThreads = true;
+  let n = 1;
+  if (hasThreads && threads === undefined) {
+    let t = 0;
+    for (let i = 0; i < w.length; i++) {
+      if (w.op[i] === OP_THREAD) {
+        t = w.x[i];
+        n = Math.max(n, t + 1);
+      }
+      of[i] = t;
+    }
+  } else {
+    n = threads ?? 1;
+    for (let i = 0; i < w.length; i++) of[i] = Math.floor(i / 64) % n;
+  }
+  const last = new Array<number>(n).fill(-1);
+  for (let i = 0; i < w.length; i++) if (w.op[i] !== OP_THREAD) last[of[i]] = i;
+  return { threads: n, of, last };
+}
+
 /** Byte written into newly allocated memory: never zero, so every page really gets data. */
 const TOUCH = 0xa5;
 
@@ -95,6 +137,14 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
   let livePeak = 0;
   let failures = 0;
   const { op, x, y, z } = workload;
+  const owner = threadOf(workload, opts.threads);
+  const threads = owner.threads;
+  const cpus = opts.cpus ?? threads;
+  if (threads < 1 || cpus < 1) throw new Error('threads and cpus must be at least 1');
+  // the setup the allocator did is charged to thread 0
+  const tl = new Timeline(proc.mm, threads, cpus);
+  tl.charge(0);
+  let current = -1;
   const sample = (i: number) => {
     const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes };
     if (opts.keepSamples) samples.push(s);
@@ -103,6 +153,12 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
   for (let i = 0; i < workload.length; i++) {
     const o = op[i];
     if (o === OP_THREAD) continue;
+    const tid = owner.of[i];
+    if (tid !== current) {
+      a.setThread?.(tid);
+      current = tid;
+    }
+    let touched = 0;
     if (o === OP_FREE) {
       a.free(ptr[x[i]]);
       ptr[x[i]] = 0;
@@ -114,15 +170,18 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
       ptr[x[i]] = 0;
       ptr[y[i]] = p;
       size[y[i]] = n;
-      if (p && n > old) proc.fill(p + old, n - old, TOUCH);
+      if (p && n > old) proc.fill(p + old, (touched = n - old), TOUCH);
     } else {
       const n = o === OP_MALLOC ? y[i] : o === OP_CALLOC ? y[i] * z[i] : z[i];
       const p = o === OP_MALLOC ? a.malloc(n) : o === OP_CALLOC ? a.calloc(y[i], z[i]) : a.alignedAlloc(y[i], n);
       if (!p) failures++;
       ptr[x[i]] = p;
       size[x[i]] = n;
-      if (p && n > 0) proc.fill(p, n, TOUCH);
+      if (p && n > 0) proc.fill(p, (touched = n), TOUCH);
     }
+    // the allocator's own work and the program's memset are user time
+    tl.charge(tid, USER_CALL_NS + touched * MEMSET_NS_PER_BYTE);
+    if (i === owner.last[tid]) tl.finished[tid] = true;
     const vmas = proc.mm.mapCount;
     if (vmas > vmaPeak) vmaPeak = vmas;
     if (a.liveBytes > livePeak) livePeak = a.liveBytes;
@@ -136,8 +195,15 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
     workload: workload.name,
     allocator: allocatorName,
     events: workload.events,
+    threads,
+    cpus,
+    lockWaitNs: { ...tl.lockWaitNs },
+    tlbFlushes: proc.mm.tlb.flushes,
+    tlbIpis: proc.mm.tlb.ipis,
     vmaPeak,
     ...end,
+    // with threads, simulated time is when the last one finishes
+    simulatedNs: tl.makespan,
     rssPeakBytes: proc.mm.rssPeak * 4096,
     liveBytesPeak: livePeak,
     wallMs,
