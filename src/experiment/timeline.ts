@@ -29,7 +29,10 @@ interface Totals {
 export class Timeline {
   readonly clock: Float64Array;
   private readonly cpuFree: Float64Array;
+  /** When the last writer took mmap_lock and when it let go; the same span for readers. */
+  private writeFrom = 0;
   private writeFreeAt = 0;
+  private readFrom = 0;
   private readFreeAt = 0;
   readonly lockWaitNs: LockWaitNs = { mmapLockRead: 0, mmapLockWrite: 0, vmaLock: 0 };
   private last: Totals;
@@ -96,18 +99,23 @@ export class Timeline {
     // when the thread can start: its CPU, then mmap_lock
     const cpu = tid % this.cpus;
     let start = Math.max(this.clock[tid], this.cpuFree[cpu]);
+    // Calls run in the workload's order while the threads' clocks drift apart, so a holder only
+    // delays a thread whose time falls inside the span it held the lock.
+    const held = (from: number, until: number) => start >= from && start < until;
     if (d.write) {
-      const free = Math.max(this.writeFreeAt, this.readFreeAt);
-      if (free > start) {
-        this.lockWaitNs.mmapLockWrite += free - start;
-        start = free;
-      }
+      let free = start;
+      if (held(this.writeFrom, this.writeFreeAt)) free = Math.max(free, this.writeFreeAt);
+      if (held(this.readFrom, this.readFreeAt)) free = Math.max(free, this.readFreeAt);
+      this.lockWaitNs.mmapLockWrite += free - start;
+      start = free;
+      this.writeFrom = start;
       this.writeFreeAt = start + cost;
     } else if (d.read) {
-      if (this.writeFreeAt > start) {
+      if (held(this.writeFrom, this.writeFreeAt)) {
         this.lockWaitNs.mmapLockRead += this.writeFreeAt - start;
         start = this.writeFreeAt;
       }
+      if (start >= this.readFreeAt) this.readFrom = start;
       this.readFreeAt = Math.max(this.readFreeAt, start + cost);
     }
     const end = start + cost;

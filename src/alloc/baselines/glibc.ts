@@ -6,7 +6,7 @@
 // mmapped chunk, up to 32 MiB), whose realloc uses mremap. What matters for an experiment is when
 // it calls brk, mmap, munmap and mremap, which is what these rules decide.
 import { NumberBTree } from '../../mm/btree.js';
-import { MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import type { Sys } from '../sys.js';
 
@@ -37,7 +37,21 @@ function request2size(n: number): number {
   return Math.max(MINSIZE, Math.ceil((n + SIZE_SZ) / 16) * 16);
 }
 
-export class GlibcMalloc implements Allocator {
+/** HEAP_MAX_SIZE: a secondary arena's heap reservation (2 × DEFAULT_MMAP_THRESHOLD_MAX). */
+const HEAP_MAX = 64 * 1024 * 1024;
+
+/**
+ * One arena. The main arena grows its top chunk with brk; a secondary arena (a thread's) reserves
+ * a 64 MiB-aligned heap of HEAP_MAX_SIZE with PROT_NONE (new_heap: mmap twice the size, unmap the
+ * misaligned ends) and grows it with mprotect (grow_heap), shrinking with MADV_DONTNEED
+ * (shrink_heap without overcommit checks).
+ */
+export class GlibcArena implements Allocator {
+  /** 'brk' for the main arena, 'heap' for a secondary one. */
+  private readonly kind: 'brk' | 'heap';
+  /** How far the heap has been made writable (h->mprotect_size). */
+  private mprotectEnd = 0;
+  private reserveEnd = 0;
   private mmapThreshold: number;
   private trimThreshold: number;
   private readonly dynamic: boolean;
@@ -102,7 +116,9 @@ export class GlibcMalloc implements Allocator {
   constructor(
     private readonly sys: Sys,
     opts: GlibcOptions = {},
+    kind: 'brk' | 'heap' = 'brk',
   ) {
+    this.kind = kind;
     this.mmapThreshold = opts.mmapThreshold ?? 128 * 1024;
     this.dynamic = opts.dynamicThreshold ?? opts.mmapThreshold === undefined;
     this.trimThreshold = opts.trimThreshold ?? 128 * 1024;
@@ -124,8 +140,9 @@ export class GlibcMalloc implements Allocator {
     this.freeBySize.delete(this.sizeKey(size, chunk));
   }
 
-  /** sysmalloc's brk path: grow the top chunk to hold nb bytes (plus top_pad). */
+  /** sysmalloc: grow the top chunk to hold nb bytes (plus top_pad), with brk or the heap's mprotect. */
   private growTop(nb: number): boolean {
+    if (this.kind === 'heap') return this.growHeap(nb);
     if (!this.heapStart) {
       this.heapStart = this.top = this.heapEnd = this.sys.brk(0);
     }
@@ -139,13 +156,55 @@ export class GlibcMalloc implements Allocator {
     return true;
   }
 
-  /** systrim: give the top chunk back above top_pad. */
+  private growHeap(nb: number): boolean {
+    if (!this.heapStart) {
+      // new_heap: a HEAP_MAX-aligned reservation, carved out of one twice as large
+      let raw: number;
+      try {
+        raw = this.sys.mmap(0, 2 * HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+      } catch {
+        return false;
+      }
+      const base = Math.ceil(raw / HEAP_MAX) * HEAP_MAX;
+      if (base > raw) this.sys.munmap(raw, base - raw);
+      if (base + HEAP_MAX < raw + 2 * HEAP_MAX) this.sys.munmap(base + HEAP_MAX, raw + 2 * HEAP_MAX - base - HEAP_MAX);
+      // the heap_info and arena header live at the start of the heap
+      this.heapStart = base;
+      this.top = this.heapEnd = this.mprotectEnd = base + PAGE;
+      this.sys.mprotect(base, PAGE, PROT_READ | PROT_WRITE);
+      this.reserveEnd = base + HEAP_MAX;
+    }
+    const have = this.heapEnd - this.top;
+    const size = Math.ceil((nb + this.topPad + MINSIZE - have) / PAGE) * PAGE;
+    if (this.heapEnd + size > this.reserveEnd) return false;
+    if (this.heapEnd + size > this.mprotectEnd) {
+      // grow_heap: mprotect only past what was ever made writable
+      this.sys.mprotect(this.mprotectEnd, this.heapEnd + size - this.mprotectEnd, PROT_READ | PROT_WRITE);
+      if (this.thp) this.sys.madvise(this.mprotectEnd, this.heapEnd + size - this.mprotectEnd, MADV_HUGEPAGE);
+      this.mprotectEnd = this.heapEnd + size;
+    }
+    this.heapEnd += size;
+    this.ensureSlots();
+    return true;
+  }
+
+  /** systrim / heap_trim: give the top chunk back above top_pad. */
   private trim(): void {
     const topSize = this.heapEnd - this.top;
     const extra = Math.floor((topSize - this.topPad - MINSIZE - 1) / PAGE) * PAGE;
     if (extra <= 0) return;
     const target = this.heapEnd - extra;
+    if (this.kind === 'heap') {
+      this.sys.madvise(target, extra, MADV_DONTNEED);
+      this.heapEnd = target;
+      return;
+    }
     if (this.sys.brk(target) === target) this.heapEnd = target;
+  }
+
+  /** Whether ptr is in this arena's heap or one of its mmapped chunks. */
+  owns(ptr: number): boolean {
+    return (ptr >= this.heapStart && ptr < this.heapEnd) || this.mmapUsed.has(ptr) || this.alignedInfo.has(ptr);
   }
 
   /** Chunks sitting in fastbins (have_fastchunks). */
@@ -178,7 +237,8 @@ export class GlibcMalloc implements Allocator {
       chunk = this.bestFit(nb);
     }
     if (chunk < 0) chunk = this.fromTop(nb);
-    if (chunk < 0) return 0;
+    // sysmalloc falls back to mmap when the heap cannot grow
+    if (chunk < 0) return this.mmapChunk(n, nb);
     const p = chunk + 16;
     this.setHeapChunk(p, nb, n);
     this.liveBytes += n;
@@ -378,5 +438,78 @@ export class GlibcMalloc implements Allocator {
     if (keep > 0) this.sys.write(q, this.sys.read(ptr, keep));
     this.free(ptr);
     return q;
+  }
+}
+
+export interface GlibcThreadOptions extends GlibcOptions {
+  /** Cores the arena limit is counted from (arena_max = 8 x cores on 64-bit). @defaultValue 2 */
+  cores?: number;
+}
+
+/**
+ * glibc's malloc with its arenas: the first thread uses the main arena (brk); each other thread
+ * gets an arena of its own (arena_get2 creates one while fewer than arena_max exist, then shares
+ * them round-robin). A free goes to the arena that owns the chunk, whoever frees it.
+ */
+export class GlibcMalloc implements Allocator {
+  private readonly arenas: GlibcArena[];
+  private readonly byThread = new Map<number, GlibcArena>();
+  private current: GlibcArena;
+  private readonly arenaMax: number;
+  private next = 0;
+
+  constructor(
+    private readonly sys: Sys,
+    private readonly opts: GlibcThreadOptions = {},
+  ) {
+    this.arenas = [new GlibcArena(sys, opts, 'brk')];
+    this.current = this.arenas[0];
+    this.byThread.set(0, this.current);
+    this.arenaMax = 8 * (opts.cores ?? 2);
+  }
+
+  get liveBytes(): number {
+    let n = 0;
+    for (const a of this.arenas) n += a.liveBytes;
+    return n;
+  }
+
+  setThread(tid: number): void {
+    let a = this.byThread.get(tid);
+    if (!a) {
+      if (this.arenas.length < this.arenaMax) {
+        a = new GlibcArena(this.sys, this.opts, 'heap');
+        this.arenas.push(a);
+      } else {
+        a = this.arenas[1 + (this.next++ % (this.arenas.length - 1))];
+      }
+      this.byThread.set(tid, a);
+    }
+    this.current = a;
+  }
+
+  private owner(ptr: number): GlibcArena {
+    for (const a of this.arenas) if (a.owns(ptr)) return a;
+    throw new Error(`free(): invalid pointer 0x${ptr.toString(16)}`);
+  }
+
+  malloc(n: number): number {
+    return this.current.malloc(n);
+  }
+
+  calloc(nmemb: number, size: number): number {
+    return this.current.calloc(nmemb, size);
+  }
+
+  alignedAlloc(align: number, size: number): number {
+    return this.current.alignedAlloc(align, size);
+  }
+
+  free(ptr: number): void {
+    if (ptr !== 0) this.owner(ptr).free(ptr);
+  }
+
+  realloc(ptr: number, n: number): number {
+    return ptr === 0 ? this.current.malloc(n) : this.owner(ptr).realloc(ptr, n);
   }
 }
