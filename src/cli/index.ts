@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { mapsCommand } from './maps.js';
 import { reportCommand } from './report.js';
 import { scriptCommand } from './script.js';
+import { threadsCommand } from './threads.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<numbe
   replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]...: one HTML page with charts' },
+  threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...]: the 1-64 thread experiment' },
   contention: { run: contentionCommand, help: '[--mode M]... [--json]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
   script: { run: scriptCommand, help: 'script FILE: run a kernel-oracle scenario on the simulator' },
   demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },

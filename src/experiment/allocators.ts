@@ -11,6 +11,14 @@ export const ALLOCATORS: Record<string, { describe: string; make: (sys: Sys) => 
   mmap: { describe: 'every allocation its own mmap, every free a munmap', make: (s) => new MmapPerObject(s) },
   uffd: { describe: 'uffd-malloc: one VMA, userfaultfd SIGBUS mode', make: (s) => new UffdMalloc(s) },
   'uffd-thp': { describe: 'uffd-malloc with the huge-zero-page UFFDIO_ZEROPAGE extension', make: (s) => new UffdMalloc(s, { hugeZeroPage: true }) },
+  'uffd-copy': {
+    describe: 'uffd-malloc mapping with UFFDIO_COPY of zeroes: no copy-on-write (and no shootdown) at first write',
+    make: (s) => new UffdMalloc(s, { populate: 'copy' }),
+  },
+  'uffd-batch': {
+    describe: 'uffd-malloc giving memory back in 8 MiB batches (fewer, larger MADV_DONTNEEDs)',
+    make: (s) => new UffdMalloc(s, { releaseBatch: 8 << 20 }),
+  },
 };
 
 export function allocatorNames(): string[] {

@@ -11,9 +11,13 @@ export const SYSCALL_NS: Record<string, number> = {
   mprotect: 1600,
   mremap: 8700, // move of 2 MiB populated
   madvise: 1760, // MADV_DONTNEED of one populated 4 KiB page
-  UFFDIO_ZEROPAGE: 654,
-  UFFDIO_COPY: 1715,
-  UFFDIO_MOVE: 1203,
+  // userfaultfd range ioctls: a call, then each page (`NAME:pages` counts pages done)
+  UFFDIO_ZEROPAGE: 400,
+  'UFFDIO_ZEROPAGE:pages': 254,
+  UFFDIO_COPY: 400,
+  'UFFDIO_COPY:pages': 1315,
+  UFFDIO_MOVE: 400,
+  'UFFDIO_MOVE:pages': 803,
   UFFDIO_REGISTER: 1600,
   UFFDIO_API: 500,
   userfaultfd: 1000,

@@ -28,6 +28,8 @@ export interface RunResult extends Snapshot {
   lockWaitNs: LockWaitNs;
   tlbFlushes: number;
   tlbIpis: number;
+  /** Thread time lost to TLB shootdowns (the flusher's wait and the IPIs others took). */
+  shootdownNs: number;
   vmaPeak: number;
   rssPeakBytes: number;
   liveBytesPeak: number;
@@ -197,9 +199,10 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
     events: workload.events,
     threads,
     cpus,
-    lockWaitNs: { ...tl.lockWaitNs },
+    lockWaitNs: { mmapLockRead: Math.round(tl.lockWaitNs.mmapLockRead), mmapLockWrite: Math.round(tl.lockWaitNs.mmapLockWrite), vmaLock: Math.round(tl.lockWaitNs.vmaLock) },
     tlbFlushes: proc.mm.tlb.flushes,
     tlbIpis: proc.mm.tlb.ipis,
+    shootdownNs: Math.round(tl.shootdownNs),
     vmaPeak,
     ...end,
     // with threads, simulated time is when the last one finishes

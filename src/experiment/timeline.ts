@@ -35,6 +35,8 @@ export class Timeline {
   private readFrom = 0;
   private readFreeAt = 0;
   readonly lockWaitNs: LockWaitNs = { mmapLockRead: 0, mmapLockWrite: 0, vmaLock: 0 };
+  /** Time threads lost to TLB shootdowns: waiting for acknowledgements, and taking IPIs. */
+  shootdownNs = 0;
   private last: Totals;
   /** Per-thread overrides of a page fault's cost (the contention experiment's victim). */
   faultNsOverride: (number | undefined)[] = [];
@@ -96,6 +98,7 @@ export class Timeline {
     if (d.madvise) cost += d.zapped === 0 ? d.madvise * (c.madviseEmptyNs - SYSCALL_NS.madvise) : Math.max(0, d.zapped - d.madvise) * c.zapPageNs;
     const remoteFlushes = d.ipis > 0 ? d.flushes : 0;
     cost += remoteFlushes * c.ipiSendWaitNs;
+    this.shootdownNs += remoteFlushes * c.ipiSendWaitNs;
     // when the thread can start: its CPU, then mmap_lock
     const cpu = tid % this.cpus;
     let start = Math.max(this.clock[tid], this.cpuFree[cpu]);
@@ -127,7 +130,9 @@ export class Timeline {
     if (tax || ipi) {
       for (let t = 0; t < this.threads; t++) {
         if (t === tid || this.finished[t]) continue;
-        this.clock[t] += tax + (t % this.cpus !== cpu ? ipi : 0);
+        const hit = t % this.cpus !== cpu ? ipi : 0;
+        this.clock[t] += tax + hit;
+        this.shootdownNs += hit;
       }
     }
   }

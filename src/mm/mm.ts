@@ -73,8 +73,8 @@ export class Mm {
     return this.rssAnon + this.rssShmem;
   }
 
-  countSyscall(name: string): void {
-    this.syscalls[name] = (this.syscalls[name] ?? 0) + 1;
+  countSyscall(name: string, n = 1): void {
+    this.syscalls[name] = (this.syscalls[name] ?? 0) + n;
   }
 
   // ---- pages ------------------------------------------------------------------------------

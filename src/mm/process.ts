@@ -151,7 +151,10 @@ export class Process {
   private uffdIoctl<T>(fd: number, name: string, fn: (ctx: UffdContext) => T): T {
     this.mm.countSyscall(name);
     const ctx = this.uffdContext(fd);
-    return this.flushing(() => fn(ctx));
+    const r = this.flushing(() => fn(ctx));
+    // range ioctls return bytes done: their cost is per page
+    if (typeof r === 'number' && name !== 'UFFDIO_API' && name !== 'UFFDIO_REGISTER') this.mm.countSyscall(`${name}:pages`, r / PAGE_SIZE);
+    return r;
   }
 
   /** UFFDIO_API: returns the features the kernel offers. */

@@ -20,6 +20,15 @@ export const MEDIUM_MAX = 512 * 1024;
 export interface MallocOptions extends HeapOptions {
   /** Empty segments kept mapped for reuse before they are given back. @defaultValue 1 */
   retainEmptySegments?: number;
+  /**
+   * Bytes of freed memory to collect before giving it back. 0 gives each range back at once (one
+   * MADV_DONTNEED, one TLB shootdown each); a batch sorts the ranges, joins the adjacent ones and
+   * gives them back together, so many pages share a flush. Until then the memory stays mapped
+   * (and a use after free of it is not caught). @defaultValue 0
+   */
+  releaseBatch?: number;
+  /** Small objects each thread keeps for itself, per size class (a tcache). @defaultValue 16 */
+  threadCache?: number;
 }
 
 /** What a large allocation holds: its mapping's length and the size asked for. */
@@ -64,6 +73,8 @@ export class UffdMalloc {
     this.sys = sys;
     this.heap = new UffdHeap(sys, opts);
     this.retain = opts.retainEmptySegments ?? 1;
+    this.releaseBatch = opts.releaseBatch ?? 0;
+    this.cacheMax = opts.threadCache ?? 16;
     this.segIndex = new Array<Segment | undefined>(Math.ceil(this.heap.size / SEGMENT_SIZE)).fill(undefined);
   }
 
@@ -98,7 +109,34 @@ export class UffdMalloc {
       return;
     }
     this.segIndex[(seg.base - this.heap.base) / SEGMENT_SIZE] = undefined;
-    this.heap.munmap(seg.base, SEGMENT_SIZE);
+    this.release(seg.base, SEGMENT_SIZE);
+  }
+
+  /** Ranges waiting to be given back (start, length), and their bytes. */
+  private readonly pending: number[] = [];
+  private pendingBytes = 0;
+  private readonly releaseBatch: number;
+
+  /** Give a range back now, or queue it for the next batch. */
+  private release(start: number, len: number): void {
+    if (this.releaseBatch <= 0) return this.heap.munmap(start, len);
+    this.pending.push(start, len);
+    this.pendingBytes += len;
+    if (this.pendingBytes >= this.releaseBatch) this.flushReleases();
+  }
+
+  /** Give back every queued range, adjacent ones in one call. */
+  flushReleases(): void {
+    const runs: [number, number][] = [];
+    for (let i = 0; i < this.pending.length; i += 2) runs.push([this.pending[i], this.pending[i + 1]]);
+    runs.sort((a, b) => a[0] - b[0]);
+    for (let i = 0; i < runs.length; ) {
+      let [start, len] = runs[i++];
+      while (i < runs.length && runs[i][0] === start + len) len += runs[i++][1];
+      this.heap.munmap(start, len);
+    }
+    this.pending.length = 0;
+    this.pendingBytes = 0;
   }
 
   /** Give back a slab segment whose slabs are all empty, dropping the ones kept for reuse. */
@@ -125,9 +163,25 @@ export class UffdMalloc {
 
   // ---- allocation ------------------------------------------------------------------------------
 
+  /** Per thread, per class, slots it freed and keeps for itself (they stay live in their slab). */
+  private readonly caches = new Map<number, number[][]>();
+  private cache: number[][] | null = null;
+  private readonly cacheMax: number;
+
+  setThread(tid: number): void {
+    let c = this.caches.get(tid);
+    if (!c) this.caches.set(tid, (c = CLASS_SIZES.map(() => [])));
+    this.cache = c;
+  }
+
   /** malloc(3): a pointer, or 0 (NULL) when memory is exhausted. malloc(0) is a unique pointer. */
   malloc(size: number): number {
-    if (size <= SMALL_MAX) return this.smallAlloc(sizeClass(size), size, false);
+    if (size <= SMALL_MAX) {
+      const cls = sizeClass(size);
+      const cached = this.cache?.[cls].pop();
+      if (cached !== undefined) return this.fromCache(cached, size);
+      return this.smallAlloc(cls, size, false);
+    }
     if (size <= MEDIUM_MAX) return this.runAlloc(size);
     return this.largeAlloc(size, PAGE);
   }
@@ -246,10 +300,32 @@ export class UffdMalloc {
 
   private readonly freedLarge = new Set<number>();
 
+  /** A cached slot handed out again: it was never given back to its slab. */
+  private fromCache(ptr: number, size: number): number {
+    const where = this.locate(ptr, 'malloc') as { slab: Slab; slot: number };
+    where.slab.requested[where.slot] = size;
+    this.cachedLive.delete(ptr);
+    this.liveBytes += size;
+    return ptr;
+  }
+
+  /** Slots sitting in thread caches: live in their slabs, free for the program. */
+  private readonly cachedLive = new Set<number>();
+
   /** free(3). free(0) does nothing; an invalid pointer or a double free throws a HeapError. */
   free(ptr: number): void {
     if (ptr === 0) return;
+    if (this.cachedLive.has(ptr)) throw new HeapError('double-free', ptr, 'free');
     const where = this.locate(ptr, 'free');
+    if ('slab' in where && this.cache) {
+      const list = this.cache[where.slab.cls];
+      if (list.length < this.cacheMax) {
+        this.liveBytes -= where.slab.requested[where.slot];
+        list.push(ptr);
+        this.cachedLive.add(ptr);
+        return;
+      }
+    }
     if ('slab' in where) {
       const { slab, slot } = where;
       this.liveBytes -= slab.requested[slot];
@@ -280,7 +356,7 @@ export class UffdMalloc {
     } else {
       this.liveBytes -= where.large.size;
       this.large.delete(ptr);
-      this.heap.munmap(ptr, where.large.len);
+      this.release(ptr, where.large.len);
       this.freedLarge.add(ptr);
     }
   }
@@ -288,6 +364,7 @@ export class UffdMalloc {
   /** malloc_usable_size(3). */
   usableSize(ptr: number): number {
     if (ptr === 0) return 0;
+    if (this.cachedLive.has(ptr)) throw new HeapError('invalid-pointer', ptr, 'malloc_usable_size');
     const where = this.locate(ptr, 'malloc_usable_size');
     if ('slab' in where) return where.slab.size;
     if ('run' in where) return where.run.runPages(ptr) * PAGE;
@@ -312,6 +389,7 @@ export class UffdMalloc {
       this.free(ptr);
       return 0;
     }
+    if (this.cachedLive.has(ptr)) throw new HeapError('invalid-pointer', ptr, 'realloc');
     const where = this.locate(ptr, 'realloc');
     const old = this.requested(ptr, where);
     if ('large' in where && size > MEDIUM_MAX) {

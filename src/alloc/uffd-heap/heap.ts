@@ -45,7 +45,17 @@ export interface HeapOptions {
   hugeZeroPage?: boolean;
   /** MADV_HUGEPAGE on the reservation, so THPs can form in it (THP mode madvise). @defaultValue true */
   thp?: boolean;
+  /**
+   * How userland mmap maps a range: 'zeropage' (UFFDIO_ZEROPAGE: no memory until written, but
+   * the first write to each page copies the zero page, a TLB shootdown once other CPUs run the
+   * process) or 'copy' (UFFDIO_COPY of zeroes: memory at once, no copy-on-write later).
+   * @defaultValue 'zeropage'
+   */
+  populate?: 'zeropage' | 'copy';
 }
+
+/** The source UFFDIO_COPY reads zeroes from (mapped once at setup, never written). */
+const COPY_SOURCE = 2 * 1024 * 1024;
 
 /** An access to heap memory that was unmapped: the address and the mapping that last held it. */
 export class UseAfterFreeError extends Error {
@@ -70,6 +80,7 @@ export interface HeapCounters {
   guardInstall: number;
   guardRemove: number;
   UFFDIO_ZEROPAGE: number;
+  UFFDIO_COPY: number;
   UFFDIO_MOVE: number;
   MADV_DONTNEED: number;
   MADV_GUARD_INSTALL: number;
@@ -80,6 +91,8 @@ export class UffdHeap {
   readonly base: number;
   readonly size: number;
   readonly hugeZeroPage: boolean;
+  private readonly populateMode: 'zeropage' | 'copy';
+  private zeroSource = 0;
   private readonly uffd: number;
   private readonly ranges: RangeAllocator;
   /** Mapped ranges: start → length (aux) and an owner tag. */
@@ -94,6 +107,7 @@ export class UffdHeap {
     guardInstall: 0,
     guardRemove: 0,
     UFFDIO_ZEROPAGE: 0,
+    UFFDIO_COPY: 0,
     UFFDIO_MOVE: 0,
     MADV_DONTNEED: 0,
     MADV_GUARD_INSTALL: 0,
@@ -106,6 +120,8 @@ export class UffdHeap {
   ) {
     this.size = opts.size ?? 64 * 2 ** 30;
     this.hugeZeroPage = opts.hugeZeroPage ?? false;
+    this.populateMode = opts.populate ?? 'zeropage';
+    if (this.populateMode === 'copy') this.zeroSource = sys.mmap(0, COPY_SOURCE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
     // the reservation is 2 MiB-aligned (its length is a multiple of 2 MiB), so blocks line up
     this.base = sys.mmap(0, this.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
     if (opts.thp ?? true) sys.madvise(this.base, this.size, MADV_HUGEPAGE);
@@ -134,6 +150,13 @@ export class UffdHeap {
 
   /** Map [start, start + len) with zero pages; huge zero pages for whole blocks with the extension. */
   private populate(start: number, len: number): void {
+    if (this.populateMode === 'copy') {
+      for (let at = 0; at < len; at += COPY_SOURCE) {
+        this.counters.UFFDIO_COPY++;
+        this.sys.uffdCopy(this.uffd, start + at, this.zeroSource, Math.min(COPY_SOURCE, len - at));
+      }
+      return;
+    }
     const mode = this.hugeZeroPage ? UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT : 0;
     this.counters.UFFDIO_ZEROPAGE++;
     this.sys.uffdZeropage(this.uffd, start, len, mode);
