@@ -33,7 +33,7 @@ describe.skipIf(!CHROMIUM)('report page in headless chromium', () => {
       expect(await page.locator('svg').count()).toBe(3);
       expect(await page.locator('polyline.series').count()).toBe(9);
       const cells = await page.locator('#comparison tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
-      expect(cells.map((c) => [c[1], Number(c[3]), Number(c[5])])).toEqual(runs.map((r) => [r.allocator, r.vmaPeak, r.mmapLockWrite]));
+      expect(cells.map((c) => [c[1], Number(c[4]), Number(c[6])])).toEqual(runs.map((r) => [r.allocator, r.vmaPeak, r.mmapLockWrite]));
       const embedded = await page.evaluate(() => JSON.parse(document.getElementById('results')!.textContent!));
       expect(embedded.map((r: { thpCoverage: number }) => r.thpCoverage)).toEqual(runs.map((r) => r.thpCoverage));
     } finally {
