@@ -246,9 +246,11 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uc) {
 
 #include "recorder-ops.h"
 #include "recorder-bench.h"
+#include "recorder-contention.h"
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--bench")) return bench_main(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "--contention")) return contention_main(argc - 1, argv + 1);
   setvbuf(stdout, NULL, _IOLBF, 0);
   puts("# real kernel");
   sink = memfd_create("sink", MFD_CLOEXEC);

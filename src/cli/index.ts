@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<numbe
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]...: one HTML page with charts' },
   threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...]: the 1-64 thread experiment' },
-  contention: { run: contentionCommand, help: '[--mode M]... [--json]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
+  contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
   script: { run: scriptCommand, help: 'script FILE: run a kernel-oracle scenario on the simulator' },
   demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },
 };

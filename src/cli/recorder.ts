@@ -1,0 +1,39 @@
+// Find or build the project's recorder (tools/recorder.c) with the system compiler, to measure
+// the real kernel beside the simulator.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root: src/cli or dist/src/cli, two or three levels up. */
+function root(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'tools', 'recorder.c')) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+/** The recorder's path, building it when needed; null without a compiler. */
+export function recorderBinary(): string | null {
+  const r = root();
+  const bin = join(r, 'tools', 'bin', 'recorder');
+  if (existsSync(bin)) return bin;
+  try {
+    mkdirSync(dirname(bin), { recursive: true });
+    execFileSync('cc', ['-O2', '-o', bin, join(r, 'tools', 'recorder.c'), '-lpthread'], { stdio: 'pipe' });
+    return bin;
+  } catch {
+    return null;
+  }
+}
+
+/** The two-thread experiment on this machine's kernel: victim ns per fault by mode. */
+export function realContention(modes: string[], seconds = 1): Map<string, number> {
+  const out = new Map<string, number>();
+  const bin = recorderBinary();
+  if (!bin) return out;
+  for (const m of modes) {
+    const line = execFileSync(bin, ['--contention', m, String(seconds)], { encoding: 'utf8' }).trim().split(' ');
+    out.set(m, Number(line[1]));
+  }
+  return out;
+}
