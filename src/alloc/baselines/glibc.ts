@@ -9,6 +9,7 @@ import { NumberBTree } from '../../mm/btree.js';
 import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import type { Sys } from '../sys.js';
+import { callocVia, overAligned } from './common.js';
 
 const SIZE_SZ = 8;
 const MINSIZE = 32;
@@ -301,19 +302,16 @@ export class GlibcArena implements Allocator {
   }
 
   calloc(nmemb: number, size: number): number {
-    const total = nmemb * size;
-    if (!Number.isSafeInteger(total)) return 0;
-    const p = this.malloc(total);
-    if (p && total > 0 && this.slot(p) >= 0) this.sys.fill(p, total, 0);
-    return p;
+    // fresh mmapped chunks are zero already; heap chunks may hold old bytes
+    return callocVia(this.sys, (n) => this.malloc(n), nmemb, size, (p) => this.slot(p) >= 0);
   }
 
   alignedAlloc(align: number, size: number): number {
     if (align <= 16) return this.malloc(size);
     // _int_memalign: over-allocate, then use the aligned part (the slack stays with the chunk)
-    const p = this.malloc(size + align);
-    if (!p) return 0;
-    const q = Math.ceil(p / align) * align;
+    const got = overAligned((n) => this.malloc(n), align, size);
+    if (!got) return 0;
+    const [p, q] = got;
     if (q === p) return p;
     this.alignedInfo.set(q, { ...this.info(p)!, req: size });
     this.clearChunk(p);

@@ -5,6 +5,7 @@ import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, P
 import type { Allocator } from '../allocator.js';
 import type { Sys } from '../sys.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
+import { callocVia, overAligned } from './common.js';
 
 const PAGE = 4096;
 const RW = PROT_READ | PROT_WRITE;
@@ -172,18 +173,15 @@ export class GuardedMalloc implements Allocator {
   }
 
   calloc(nmemb: number, size: number): number {
-    const total = nmemb * size;
-    if (!Number.isSafeInteger(total)) return 0;
-    const p = this.malloc(total);
-    if (p && total > 0 && total <= SMALL_MAX) this.sys.fill(p, total, 0);
-    return p;
+    // direct maps are fresh zero pages; slots may hold old bytes
+    return callocVia(this.sys, (n) => this.malloc(n), nmemb, size, (_p, n) => n <= SMALL_MAX);
   }
 
   alignedAlloc(align: number, size: number): number {
     if (align <= 16) return this.malloc(size);
-    const p = this.malloc(size + align);
-    if (!p) return 0;
-    const q = Math.ceil(p / align) * align;
+    const got = overAligned((n) => this.malloc(n), align, size);
+    if (!got) return 0;
+    const [p, q] = got;
     if (q !== p) {
       const o = this.objects.get(p)!;
       this.objects.delete(p);
