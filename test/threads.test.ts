@@ -76,3 +76,20 @@ describe('multi-threaded runs', () => {
     expect(uffd.tlbIpis).toBe(uffd.tlbFlushes * 3);
   });
 });
+
+describe('per-VMA locks', () => {
+  it('a fault on a VMA another thread is modifying waits for that writer; elsewhere it does not', () => {
+    const p = new Process();
+    p.mmap(BASE, 64 * P, RW, FIXED);
+    p.mmap(BASE + 0x1000000, 64 * P, RW, FIXED);
+    const tl = new Timeline(p.mm, 3, 3);
+    p.mprotect(BASE, 4 * P, U.PROT_READ); // thread 0 splits the first VMA under mmap_lock
+    tl.charge(0);
+    p.write8(BASE + 0x1000000, 1); // thread 1 faults in the other VMA: per-VMA lock, no wait
+    tl.charge(1);
+    expect(tl.lockWaitNs.vmaLock).toBe(0);
+    p.write8(BASE + 8 * P, 1); // thread 2 faults in the VMA being modified: falls back and waits
+    tl.charge(2);
+    expect(tl.lockWaitNs.vmaLock).toBeGreaterThan(0);
+  });
+});

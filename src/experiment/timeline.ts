@@ -26,9 +26,13 @@ interface Totals {
   zapped: number;
 }
 
+const NONE: number[] = [];
+
 export class Timeline {
   readonly clock: Float64Array;
   private readonly cpuFree: Float64Array;
+  /** VMA ranges the last writer write-locked (held until it let go of mmap_lock). */
+  private lockedVmas: number[] = [];
   /** When the last writer took mmap_lock and when it let go; the same span for readers. */
   private writeFrom = 0;
   private writeFreeAt = 0;
@@ -51,6 +55,8 @@ export class Timeline {
     this.cpuFree = new Float64Array(cpus);
     mm.tlb.cpusActive = Math.min(threads, cpus);
     this.last = this.totals();
+    mm.vmaWrites.length = 0;
+    mm.faultAddrs.length = 0;
   }
 
   private totals(): Totals {
@@ -105,7 +111,21 @@ export class Timeline {
     // Calls run in the workload's order while the threads' clocks drift apart, so a holder only
     // delays a thread whose time falls inside the span it held the lock.
     const held = (from: number, until: number) => start >= from && start < until;
+    const faulted = this.mm.faultAddrs.length ? this.mm.faultAddrs.splice(0) : NONE;
+    const written = this.mm.vmaWrites.length ? this.mm.vmaWrites.splice(0) : NONE;
+    // a fault on a VMA a writer has locked falls back to mmap_lock and waits for the writer
+    if (!d.write && faulted.length && held(this.writeFrom, this.writeFreeAt) && this.lockedVmas.length) {
+      const hit = faulted.some((a) => {
+        for (let i = 0; i < this.lockedVmas.length; i += 2) if (a >= this.lockedVmas[i] && a < this.lockedVmas[i + 1]) return true;
+        return false;
+      });
+      if (hit) {
+        this.lockWaitNs.vmaLock += this.writeFreeAt - start;
+        start = this.writeFreeAt;
+      }
+    }
     if (d.write) {
+      this.lockedVmas = written;
       let free = start;
       if (held(this.writeFrom, this.writeFreeAt)) free = Math.max(free, this.writeFreeAt);
       if (held(this.readFrom, this.readFreeAt)) free = Math.max(free, this.readFreeAt);

@@ -33,6 +33,7 @@ function accessError(vma: Vma, write: boolean): boolean {
  */
 export function resolvePage(mm: Mm, addr: number, write: boolean, kernel: boolean): number {
   for (let attempt = 0; attempt < 8; attempt++) {
+    if (attempt === 1 && mm.faultAddrs.length < 4096) mm.faultAddrs.push(addr); // it faulted
     const vma = mm.vmas.find(addr);
     if (!vma) {
       if (attempt === 0) mm.lock.read();

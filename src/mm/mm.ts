@@ -57,7 +57,17 @@ export class Mm {
   /** Present pages unmapped by zaps (the work MADV_DONTNEED and munmap do per page). */
   pagesZapped = 0;
 
+  /**
+   * For experiments with threads: address ranges of VMAs write-locked since the last take (a
+   * writer modifying a VMA locks it until it drops mmap_lock), and addresses that faulted.
+   */
+  readonly vmaWrites: number[] = [];
+  readonly faultAddrs: number[] = [];
+
   constructor(readonly kernel: Kernel) {
+    this.vmas.onChange = (s, e) => {
+      if (this.vmaWrites.length < 4096) this.vmaWrites.push(s, e);
+    };
     this.faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   }
 
@@ -366,6 +376,7 @@ export class Mm {
     const p = protoOf(vma, start, end);
     change(p);
     if (p.flags === vma.flags && p.uffd === vma.uffd) return vma;
+    this.vmas.onChange?.(start, end);
     const prev = start === vma.start && vma.prev && vma.prev.end === start ? vma.prev : null;
     const next = end === vma.end && vma.next && vma.next.start === end ? vma.next : null;
     const left = prev !== null && canMergeAfter(prev, p);
@@ -404,6 +415,7 @@ export class Mm {
     if (end < mid.end) this.splitVma(mid, end);
     mid.flags = p.flags;
     mid.uffd = p.uffd;
+    this.vmas.onChange?.(mid.start, mid.end);
     return mid;
   }
 

@@ -19,6 +19,9 @@ export class VmaTree {
     this.gaps.set(TOP, 0);
   }
 
+  /** Told of every VMA whose bounds change (vma_start_write: that VMA's lock is taken). */
+  onChange: ((start: number, end: number) => void) | null = null;
+
   private setGap(end: number, start: number): void {
     if (end > start) this.gaps.set(end, start);
     else this.gaps.delete(end);
@@ -68,11 +71,13 @@ export class VmaTree {
     if (next) next.prev = v;
     else this.tail = v;
     this.tree.set(v.start, v, v.end);
+    this.onChange?.(v.start, v.end);
     this.setGap(v.start, prev ? prev.end : 0);
     this.setGap(next ? next.start : TOP, v.end);
   }
 
   remove(v: Vma): void {
+    this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
     this.gaps.delete(v.start);
     this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
@@ -86,6 +91,7 @@ export class VmaTree {
   /** Change a VMA's start (its key) in place; its order among the others must not change. */
   setStart(v: Vma, start: number): void {
     if (v.start === start) return;
+    this.onChange?.(Math.min(start, v.start), v.end);
     this.tree.delete(v.start);
     this.gaps.delete(v.start);
     v.start = start;
@@ -95,6 +101,7 @@ export class VmaTree {
 
   /** Change a VMA's end in place; it must not overlap the next VMA. */
   setEnd(v: Vma, end: number): void {
+    this.onChange?.(v.start, Math.max(end, v.end));
     v.end = end;
     this.tree.setAux(v.start, end);
     this.setGap(v.next ? v.next.start : TOP, end);
