@@ -43,6 +43,15 @@ export interface ProcessOptions {
   privileged?: boolean;
 }
 
+/** Range ioctls whose cost is per page: the counter their pages go to. */
+const PAGE_COUNTERS: Record<string, string> = {
+  UFFDIO_ZEROPAGE: 'UFFDIO_ZEROPAGE:pages',
+  UFFDIO_COPY: 'UFFDIO_COPY:pages',
+  UFFDIO_MOVE: 'UFFDIO_MOVE:pages',
+  UFFDIO_CONTINUE: 'UFFDIO_CONTINUE:pages',
+  UFFDIO_POISON: 'UFFDIO_POISON:pages',
+};
+
 /** How many times a handler may ask to retry the same access before it counts as a loop. */
 const MAX_SIGNAL_RETRIES = 64;
 
@@ -153,7 +162,8 @@ export class Process {
     const ctx = this.uffdContext(fd);
     const r = this.flushing(() => fn(ctx));
     // range ioctls return bytes done: their cost is per page
-    if (typeof r === 'number' && name !== 'UFFDIO_API' && name !== 'UFFDIO_REGISTER') this.mm.countSyscall(`${name}:pages`, r / PAGE_SIZE);
+    const pages = PAGE_COUNTERS[name];
+    if (pages && typeof r === 'number') this.mm.countSyscall(pages, r / PAGE_SIZE);
     return r;
   }
 
