@@ -90,7 +90,7 @@ export function snapshot(proc: Process): Snapshot {
 
 export function thpBytes(proc: Process): number {
   let n = 0;
-  for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0) n++;
+  for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0 && !e.hugetlb) n++;
   return n * 2 * 1024 * 1024;
 }
 

@@ -6,7 +6,7 @@ import type { Mm } from './mm.js';
 import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
 import type { ShmemFile } from './shmem.js';
 import { thpFaultEligible } from './thp.js';
-import { HPAGE_PMD_NR } from './uapi.js';
+import { HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
 /** Fault outcomes: resolvePage returns a frame (> 0) or one of these. */
@@ -180,6 +180,7 @@ function hugeWriteFault(mm: Mm, vma: Vma, addr: number, kernel: boolean): number
 function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean): number {
   mm.lock.vma();
   const file = vma.file as ShmemFile;
+  if (file.hugetlb) return hugetlbFault(mm, vma, file, addr, write, kernel);
   const pgoff = vma.pgoffOf(addr);
   if (pgoff * 4096 >= file.size) {
     mm.faults.sigbus++;
@@ -201,6 +202,48 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   mm.frames.copy(copy, page);
   mm.installPte(addr, copy);
   return FAULT_RETRY;
+}
+
+/**
+ * hugetlb_fault: a 2 MiB page of the file's page cache, mapped by a PMD. A new page comes from
+ * the mapping's reservation (or the free pool); with neither, the fault is SIGBUS (VM_FAULT_OOM
+ * is reported as SIGBUS for hugetlb). Private mappings are treated as shared here: no fork, so
+ * only a private write would differ (it would copy the huge page).
+ */
+function hugetlbFault(mm: Mm, vma: Vma, file: ShmemFile, addr: number, write: boolean, kernel: boolean): number {
+  const base = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+  const idx = vma.pgoffOf(base);
+  if (idx * 4096 >= file.size) {
+    mm.faults.sigbus++;
+    return FAULT_SIGBUS;
+  }
+  let head = file.pages.get(idx);
+  if (head === undefined && vma.flags & VM_UFFD_MISSING) return userfault(mm, vma, addr, VM_UFFD_MISSING, write, kernel);
+  if (head !== undefined && vma.flags & VM_UFFD_MINOR) return userfault(mm, vma, addr, VM_UFFD_MINOR, write, kernel);
+  if (head === undefined) {
+    head = hugetlbAlloc(mm, file, idx);
+    if (head < 0) {
+      mm.faults.sigbus++;
+      return FAULT_SIGBUS;
+    }
+  }
+  const e = mm.pt.pmdAlloc(base);
+  e.huge = head;
+  e.hugetlb = true;
+  mm.faults.file++;
+  return FAULT_RETRY;
+}
+
+/** Take a pool page for page index idx of a hugetlbfs file: its reservation, else a free page; -1 if none. */
+export function hugetlbAlloc(mm: Mm, file: ShmemFile, idx: number): number {
+  const k = mm.kernel;
+  if (file.reserved.delete(idx)) k.hugepagesReserved--;
+  else if (k.hugepagesUsed + k.hugepagesReserved >= k.settings.nrHugepages) return -1;
+  k.hugepagesUsed++;
+  const head = mm.frames.allocHuge(0);
+  file.pages.set(idx, head);
+  file.onHugeFree ??= () => void k.hugepagesUsed--;
+  return head;
 }
 
 /** fault_around_bytes: a read fault on a file maps its cached neighbours too (do_fault_around). */

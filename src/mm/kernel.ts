@@ -17,6 +17,8 @@ export interface KernelSettings {
   khugepagedMaxPtesShared: number;
   /** khugepaged/pages_to_scan: pages one khugepaged pass looks at. @defaultValue 4096 */
   khugepagedPagesToScan: number;
+  /** vm.nr_hugepages: 2 MiB hugetlbfs pages in the pool. @defaultValue 0 (the recorded machine) */
+  nrHugepages: number;
   /** vm.unprivileged_userfaultfd. @defaultValue false (processes are privileged by default anyway) */
   unprivilegedUserfaultfd: boolean;
   /**
@@ -36,6 +38,7 @@ export const DEFAULT_SETTINGS: KernelSettings = {
   khugepagedMaxPtesNone: 511,
   khugepagedMaxPtesShared: 256,
   khugepagedPagesToScan: 4096,
+  nrHugepages: 0,
   unprivilegedUserfaultfd: false,
   hugeZeroWrite: 'thp',
 };
@@ -61,6 +64,9 @@ export class Kernel {
   readonly frames = new FrameTable();
   readonly settings: KernelSettings;
   readonly vmstat: Record<VmstatEvent, number>;
+  /** hugetlbfs pages reserved by mappings (resv_huge_pages) and in use. */
+  hugepagesReserved = 0;
+  hugepagesUsed = 0;
   /** Whether the huge zero page has been allocated (it is, lazily, on first use). */
   hugeZeroAllocated = false;
   private nextInode = 1000;

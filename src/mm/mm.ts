@@ -7,7 +7,7 @@ import type { Kernel } from './kernel.js';
 import { MmapLock } from './locks.js';
 import { HUGE_ZERO, PageTable, PmdEntry, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
 import { Errno, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
-import { AnonVma, anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, Vma, type VmaProto } from './vma.js';
+import { AnonVma, anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, Vma, VM_HUGETLB, type VmaProto } from './vma.js';
 import { VmaTree } from './vma-tree.js';
 import { TlbState } from './tlb.js';
 import type { FaultKind } from './fault-kinds.js';
@@ -162,6 +162,14 @@ export class Mm {
     let present = 0;
     for (const e of this.pt.pmdsIn(start, end)) {
       const base = e.base;
+      if (e.hugetlb) {
+        // a hugetlbfs page stays in its file's page cache: only the mapping goes
+        e.huge = 0;
+        e.hugetlb = false;
+        present++;
+        this.pt.dropIfEmpty(e);
+        continue;
+      }
       if (e.huge !== 0) {
         if (base >= start && base + PMD_SIZE <= end) {
           if (e.huge !== HUGE_ZERO) {
@@ -271,6 +279,16 @@ export class Mm {
       if (lo >= hi) continue;
       const start = v.start + (lo - v.pgoff) * 4096;
       const end = v.start + (hi - v.pgoff) * 4096;
+      if (file.hugetlb) {
+        for (const e of this.pt.pmdsIn(start, end)) {
+          if (!e.hugetlb) continue;
+          e.huge = 0;
+          e.hugetlb = false;
+          this.tlb.gather(1);
+          this.pt.dropIfEmpty(e);
+        }
+        continue;
+      }
       this.pt.forEachPte(start, end, (addr, pfn) => {
         if (pfn > 0 && !(this.frames.flags(pfn) & FRAME_ANON)) this.dropPte(addr, pfn);
       });
@@ -318,6 +336,8 @@ export class Mm {
 
   /** __split_vma: split at addr, returning the upper part. Fails with ENOMEM at max_map_count. */
   splitVma(v: Vma, addr: number, checkLimit = true): Vma {
+    // hugetlb_vm_op_split: a hugetlbfs VMA splits only at huge page boundaries
+    if (v.flags & VM_HUGETLB && addr % PMD_SIZE) throw new Errno('EINVAL', 'unaligned split of a hugetlb VMA');
     if (checkLimit && this.mapCount >= this.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
     this.splitHugeAt(addr);
     const hi = v.cloneRange(addr, v.end);
@@ -436,7 +456,7 @@ export class Mm {
       if (e.huge !== 0) {
         const v = this.vmas.find(e.base);
         if (!v || v.end < e.base + PMD_SIZE) throw new Error(`huge PMD outside a VMA at ${e.base.toString(16)}`);
-        if (e.huge > 0) rssAnon += HPAGE_PMD_NR;
+        if (e.huge > 0 && !e.hugetlb) rssAnon += HPAGE_PMD_NR;
         continue;
       }
       if (!e.pte || e.used === 0) throw new Error(`empty PMD entry kept at ${e.base.toString(16)}`);

@@ -23,6 +23,8 @@ export class PmdEntry {
   huge = 0;
   /** uffd-wp bit of a huge PMD. */
   hugeFlags = 0;
+  /** The PMD maps a hugetlbfs page: it belongs to the file's page cache, not to RSS or THP counts. */
+  hugetlb = false;
   pte: Int32Array | null = null;
   pteFlags: Uint8Array | null = null;
   /** Entries of pte that are not none (markers count). */

@@ -5,7 +5,7 @@ import { VMSTAT_EVENTS } from './kernel.js';
 import type { Mm } from './mm.js';
 import { thpAllowed, vmaHasHugeBlock } from './thp.js';
 import { HPAGE_PMD_NR } from './uapi.js';
-import { permString, VM_LOCKED, VM_MNEMONICS, type Vma } from './vma.js';
+import { permString, VM_HUGETLB, VM_LOCKED, VM_MNEMONICS, type Vma } from './vma.js';
 import type { ShmemFile } from './shmem.js';
 
 /** Per-VMA memory statistics, in bytes (struct mem_size_stats). */
@@ -21,6 +21,8 @@ export interface VmaStats {
   anonHuge: number;
   shmemPmdMapped: number;
   locked: number;
+  sharedHugetlb: number;
+  privateHugetlb: number;
   pssAnon: number;
   pssShmem: number;
 }
@@ -38,6 +40,8 @@ function emptyStats(): VmaStats {
     anonHuge: 0,
     shmemPmdMapped: 0,
     locked: 0,
+    sharedHugetlb: 0,
+    privateHugetlb: 0,
     pssAnon: 0,
     pssShmem: 0,
   };
@@ -67,6 +71,12 @@ export function vmaStats(mm: Mm, vma: Vma): VmaStats {
     else s.privateDirty += size;
   };
   for (const e of mm.pt.pmdsIn(vma.start, vma.end)) {
+    if (e.hugetlb) {
+      // hugetlbfs pages are not Rss: smaps shows them as Shared_Hugetlb / Private_Hugetlb
+      if (vma.isShared) s.sharedHugetlb += HPAGE_PMD_NR * 4096;
+      else s.privateHugetlb += HPAGE_PMD_NR * 4096;
+      continue;
+    }
     if (e.huge > 0) {
       for (let i = 0; i < HPAGE_PMD_NR; i++) account(e.huge + i, 4096);
       s.anonHuge += HPAGE_PMD_NR * 4096;
@@ -125,8 +135,8 @@ function showSmap(s: VmaStats, rollup: boolean): string {
     kb('AnonHugePages:', s.anonHuge) +
     kb('ShmemPmdMapped:', s.shmemPmdMapped) +
     kb('FilePmdMapped:', 0) +
-    kb('Shared_Hugetlb:', 0) +
-    kb('Private_Hugetlb:', 0) +
+    kb('Shared_Hugetlb:', s.sharedHugetlb) +
+    kb('Private_Hugetlb:', s.privateHugetlb) +
     kb('Swap:', 0) +
     kb('SwapPss:', 0) +
     kb('Locked:', s.locked);
@@ -144,7 +154,8 @@ export function procSmaps(mm: Mm): string {
   for (const v of mm.vmas) {
     const s = vmaStats(mm, v);
     out += mapsLine(mm, v) + '\n';
-    out += kb('Size:', v.end - v.start) + kb('KernelPageSize:', 4096) + kb('MMUPageSize:', 4096);
+    const pageSize = v.flags & VM_HUGETLB ? 2 * 1024 * 1024 : 4096;
+    out += kb('Size:', v.end - v.start) + kb('KernelPageSize:', pageSize) + kb('MMUPageSize:', pageSize);
     out += showSmap(s, false);
     out += `THPeligible:    ${String(thpAllowed(mm, v, false) && vmaHasHugeBlock(v) ? 1 : 0).padStart(8, ' ')}\n`;
     out += vmFlagsString(v);
@@ -180,6 +191,6 @@ export function procVmstat(mm: Mm): string {
 
 function countHugePmds(mm: Mm): number {
   let n = 0;
-  for (const e of mm.pt.pmds.values()) if (e.huge > 0) n++;
+  for (const e of mm.pt.pmds.values()) if (e.huge > 0 && !e.hugetlb) n++;
   return n;
 }

@@ -10,6 +10,8 @@ export class ShmemFile implements MappedFile {
   readonly id = nextFileId++;
   /** Page cache: page offset → frame (the cache holds one reference). */
   readonly pages = new Map<number, number>();
+  /** hugetlbfs: huge page indices reserved by a mapping (hugetlb_reserve_pages). */
+  readonly reserved = new Set<number>();
   /** Called to unmap page offsets [from, to) from every mapping before the cache drops them. */
   onTruncate: ((file: ShmemFile, from: number, to: number) => void)[] = [];
 
@@ -47,8 +49,14 @@ export class ShmemFile implements MappedFile {
     for (const [pgoff, pfn] of this.pages) {
       if (pgoff >= from && pgoff < to) {
         this.pages.delete(pgoff);
-        frames.put(pfn);
+        if (this.hugetlb) {
+          frames.putHuge(pfn);
+          this.onHugeFree?.();
+        } else frames.put(pfn);
       }
     }
   }
+
+  /** Told when a hugetlbfs page goes back to the pool. */
+  onHugeFree: (() => void) | null = null;
 }

@@ -52,7 +52,8 @@ export class ScenarioRunner {
   readonly uffd: UffdScenario;
 
   constructor(opts: ScenarioOptions = {}) {
-    this.proc = new Process({ settings: opts.settings });
+    // recordings are made with vm.nr_hugepages=8 (tools/record.sh)
+    this.proc = new Process({ settings: { nrHugepages: 8, ...opts.settings } });
     // the runner's sink for `kread` exists before the arena, as in runner.c
     this.sinkFd = this.proc.memfdCreate('sink', MFD_CLOEXEC);
     this.proc.ftruncate(this.sinkFd, 1 << 24);

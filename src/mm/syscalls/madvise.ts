@@ -125,8 +125,14 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
   switch (advice) {
     case U.MADV_DONTNEED:
     case U.MADV_DONTNEED_LOCKED:
-      if (vma.flags & (VM_PFNMAP | VM_HUGETLB) || (vma.flags & VM_LOCKED && advice === U.MADV_DONTNEED)) {
+      if (vma.flags & VM_PFNMAP || (vma.flags & VM_LOCKED && advice === U.MADV_DONTNEED)) {
         return new Errno('EINVAL');
+      }
+      if (vma.flags & VM_HUGETLB) {
+        // madvise_dontneed_free_valid_vma: whole huge pages; the end is rounded down
+        if (start % U.PMD_SIZE) return new Errno('EINVAL');
+        end = Math.floor(end / U.PMD_SIZE) * U.PMD_SIZE;
+        if (end <= start) return vma;
       }
       if (vma.flags & VM_UFFD_FLAGS) mm.userfault?.remove?.(vma, start, end);
       mm.zapRange(start, end, false);

@@ -26,7 +26,9 @@ import {
   protToVmFlags,
   Vma,
   VM_ACCOUNT,
+  VM_DONTEXPAND,
   VM_GROWSDOWN,
+  VM_HUGETLB,
   VM_LOCKED,
   VM_MAYEXEC,
   VM_MAYREAD,
@@ -87,6 +89,22 @@ export function mmapRegion(mm: Mm, addr: number, len: number, p: VmaProto): Vma 
 }
 
 /**
+ * hugetlb_reserve_pages: a mapping of a hugetlbfs file reserves the pool pages its range may
+ * need, so a fault can never find the pool empty; too few free pages is ENOMEM at mmap time.
+ */
+function reserveHugePages(mm: Mm, file: ShmemFile, offset: number, len: number): void {
+  const k = mm.kernel;
+  const want: number[] = [];
+  for (let off = offset; off < offset + len; off += PMD_SIZE) {
+    const idx = off / PAGE_SIZE;
+    if (!file.reserved.has(idx) && !file.pages.has(idx)) want.push(idx);
+  }
+  if (k.hugepagesUsed + k.hugepagesReserved + want.length > k.settings.nrHugepages) throw new Errno('ENOMEM', 'hugetlb pool too small');
+  for (const idx of want) file.reserved.add(idx);
+  k.hugepagesReserved += want.length;
+}
+
+/**
  * Fault in every page of [start, end); stops at the first failure and returns where it stopped.
  * 'mmap' writes only private writable memory, as populate_vma_page_range does.
  */
@@ -116,16 +134,19 @@ export function sysMmap(
   if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) throw new Errno('EINVAL', 'map type');
   if (type === MAP_SHARED_VALIDATE && flags & ~KNOWN_FLAGS) throw new Errno('EOPNOTSUPP');
   if (length === 0) throw new Errno('EINVAL', 'zero length');
-  const len = pageAlignUp(length);
+  const huge = file?.hugetlb === true;
+  // hugetlbfs: whole 2 MiB pages, at 2 MiB-aligned offsets and addresses (hugetlbfs_file_mmap)
+  const len = huge ? Math.ceil(length / PMD_SIZE) * PMD_SIZE : pageAlignUp(length);
   if (len > TASK_SIZE || len < length) throw new Errno('ENOMEM');
   const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
   if (fixed && addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned fixed address');
+  if (huge && (offset % PMD_SIZE !== 0 || (fixed && addr % PMD_SIZE !== 0))) throw new Errno('EINVAL', 'hugetlbfs needs 2 MiB alignment');
   if (flags & MAP_HUGETLB) throw new Errno('ENOMEM', 'no hugetlb pages reserved');
   mm.lock.write();
   if (mm.mapCount > mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
   const anon = (flags & MAP_ANONYMOUS) !== 0;
   const shared = type !== MAP_PRIVATE;
-  const start = getUnmappedArea(mm, addr, len, (flags & MAP_FIXED) !== 0 || (flags & MAP_FIXED_NOREPLACE) !== 0, anon && !shared);
+  const start = getUnmappedArea(mm, addr, len, (flags & MAP_FIXED) !== 0 || (flags & MAP_FIXED_NOREPLACE) !== 0, (anon && !shared) || huge);
   if (fixed && start < MMAP_MIN_ADDR) throw new Errno('EPERM', 'below mmap_min_addr');
   if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && !mm.vmas.isFree(start, start + len)) {
     throw new Errno('EEXIST');
@@ -135,7 +156,11 @@ export function sysMmap(
   if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (flags & MAP_LOCKED) vmFlags |= VM_LOCKED;
-  if (accountable(vmFlags)) vmFlags |= VM_ACCOUNT;
+  if (accountable(vmFlags) && !huge) vmFlags |= VM_ACCOUNT;
+  if (huge) {
+    vmFlags |= VM_HUGETLB | VM_DONTEXPAND;
+    reserveHugePages(mm, file!, offset, len);
+  }
   let backing = file;
   let pgoff = offset / PAGE_SIZE;
   if (anon && shared) {

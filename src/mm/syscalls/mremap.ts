@@ -23,8 +23,10 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
       const d = mm.pt.pmdAlloc(e.base + delta);
       d.huge = e.huge;
       d.hugeFlags = e.hugeFlags;
+      d.hugetlb = e.hugetlb;
       e.huge = 0;
       e.hugeFlags = 0;
+      e.hugetlb = false;
       mm.pt.dropIfEmpty(e);
     } else {
       mm.splitHugePmd(e);

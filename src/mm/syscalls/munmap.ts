@@ -1,6 +1,7 @@
 // munmap(2): do_vmi_munmap (mm/vma.c). Atomic: either every VMA in the range goes or none does.
 import type { Mm } from '../mm.js';
-import { Errno, PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+import { VM_HUGETLB } from '../vma.js';
 
 /**
  * Unmap [start, end): split the VMAs at the edges, drop their pages (guard markers too) and
@@ -10,6 +11,11 @@ import { Errno, PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
 export function doMunmap(mm: Mm, start: number, end: number): boolean {
   const first = mm.vmas.findFrom(start);
   if (!first || first.start >= end) return false;
+  // a hugetlbfs VMA cut off its huge page boundaries is EINVAL, before anything changes
+  const last = mm.vmas.findFrom(end - 1);
+  for (const [v, at] of [[first, start], [last, end]] as const) {
+    if (v && v.flags & VM_HUGETLB && at > v.start && at < v.end && at % PMD_SIZE) throw new Errno('EINVAL', 'unaligned hugetlb unmap');
+  }
   if (first.start < start && first.end > end && mm.mapCount >= mm.kernel.settings.maxMapCount) {
     throw new Errno('ENOMEM', 'max_map_count');
   }

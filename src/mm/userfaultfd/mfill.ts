@@ -3,14 +3,14 @@
 // got. They run under the VMA's lock; the first one in a VMA without an anon_vma takes mmap_lock
 // for reading to set it up.
 import { readUser } from '../access.js';
-import { resolvePage } from '../fault.js';
+import { hugetlbAlloc, resolvePage } from '../fault.js';
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
 import { HUGE_ZERO, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
 import { thpAllowed } from '../thp.js';
 import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
-import { VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, type Vma } from '../vma.js';
+import { VM_HUGETLB, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, type Vma } from '../vma.js';
 import type { UffdContext } from './context.js';
 import { validateRange } from './register.js';
 import {
@@ -63,8 +63,12 @@ function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode:
   // validate_dst_vma: one VMA must cover the range, and it must be registered
   if (!vma || start + len > vma.end || !vma.uffd) throw new UffdError('ENOENT', -2, 'range not registered');
   const fail = (code: ErrnoName, why: string) => new UffdError(code, -new Errno(code).errno, why);
+  const hugetlb = (vma.flags & VM_HUGETLB) !== 0;
   if (kind === 'continue' && !(vma.file && vma.flags & VM_SHARED)) throw fail('EINVAL', 'CONTINUE needs shmem');
-  if (kind === 'continue' && !(vma.flags & VM_UFFD_MINOR)) throw fail('EINVAL', 'not registered in minor mode');
+  if (kind === 'continue' && !hugetlb && !(vma.flags & VM_UFFD_MINOR)) throw fail('EINVAL', 'not registered in minor mode');
+  if (hugetlb && (kind === 'zeropage' || kind === 'poison')) throw fail('EINVAL', 'not on hugetlbfs');
+  // mfill_atomic_hugetlb works in whole huge pages
+  if (hugetlb && (start % PMD_SIZE || len % PMD_SIZE)) throw fail('EINVAL', 'hugetlbfs needs 2 MiB units');
   const wp = kind === 'copy' ? mode & UFFDIO_COPY_MODE_WP : kind === 'continue' ? mode & UFFDIO_CONTINUE_MODE_WP : 0;
   if (wp && !(vma.flags & VM_UFFD_WP)) throw fail('EINVAL', 'WP mode needs a wp-registered range');
   if (vma.isAnonymous && !vma.isShared && mm.anonVmaPrepare(vma)) mm.lock.read();
@@ -122,6 +126,7 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
   if (ctx.ready && len > 0 && src < dst + len && dst < src + len) throw new UffdError('EINVAL', 0, 'source overlaps destination');
   const vma = lockDst(ctx, 'copy', dst, len, mode);
   const mm = ctx.mm;
+  if (vma.flags & VM_HUGETLB) return hugetlbFill(mm, vma, dst, src, len, 'copy');
   const flags = mode & UFFDIO_COPY_MODE_WP ? PTEF_UFFD_WP : 0;
   let done = 0;
   let err: ErrnoName | null = null;
@@ -164,6 +169,7 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
 export function uffdContinue(ctx: UffdContext, start: number, len: number, mode = 0): number {
   const vma = lockDst(ctx, 'continue', start, len, mode);
   const mm = ctx.mm;
+  if (vma.flags & VM_HUGETLB) return hugetlbFill(mm, vma, start, 0, len, 'continue');
   const file = vma.file as ShmemFile;
   const flags = mode & UFFDIO_CONTINUE_MODE_WP ? PTEF_UFFD_WP : 0;
   let done = 0;
@@ -202,6 +208,54 @@ export function uffdPoison(ctx: UffdContext, start: number, len: number, mode = 
     }
     mm.pt.setPte(a, PTE_POISON);
     done += PAGE_SIZE;
+  }
+  return finish(done, len, err);
+}
+
+/**
+ * mfill_atomic_hugetlb: COPY allocates each 2 MiB page (from the pool) and fills it from user
+ * memory; CONTINUE maps a page already in the cache. A mapped page is EEXIST; COPY over a page
+ * already cached is EEXIST too; CONTINUE of a page not cached is EFAULT.
+ */
+function hugetlbFill(mm: Mm, vma: Vma, dst: number, src: number, len: number, kind: 'copy' | 'continue'): number {
+  const file = vma.file as ShmemFile;
+  let done = 0;
+  let err: ErrnoName | null = null;
+  while (done < len) {
+    const a = dst + done;
+    const e = mm.pt.pmd(a);
+    const idx = vma.pgoffOf(a);
+    const cached = file.pages.get(idx);
+    if ((e && e.huge !== 0) || (kind === 'copy' && cached !== undefined)) {
+      err = 'EEXIST';
+      break;
+    }
+    let head = cached ?? -1;
+    if (kind === 'continue' && head < 0) {
+      err = 'EFAULT';
+      break;
+    }
+    if (kind === 'copy') {
+      head = hugetlbAlloc(mm, file, idx);
+      if (head < 0) {
+        err = 'ENOMEM';
+        break;
+      }
+      for (let i = 0; i < 512; i++) {
+        const from = src + done + i * PAGE_SIZE;
+        const pfn = resolvePage(mm, from, false, true);
+        if (pfn < 0) {
+          err = 'EFAULT';
+          break;
+        }
+        if (pfn !== ZERO_PFN) mm.frames.copy(head + i, pfn);
+      }
+      if (err) break;
+    }
+    const pe = mm.pt.pmdAlloc(a);
+    pe.huge = head;
+    pe.hugetlb = true;
+    done += PMD_SIZE;
   }
   return finish(done, len, err);
 }

@@ -7,7 +7,9 @@ import { VM_HUGETLB, VM_MAYWRITE, VM_SHARED, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UF
 import type { UffdContext } from './context.js';
 import {
   _UFFDIO_CONTINUE,
+  _UFFDIO_MOVE,
   _UFFDIO_WRITEPROTECT,
+  _UFFDIO_ZEROPAGE,
   UFFD_API,
   UFFD_API_RANGE_IOCTLS,
   UFFD_FEATURE_WP_ASYNC,
@@ -44,7 +46,6 @@ export function validateRange(start: number, len: number): void {
 /** vma_can_userfault: anonymous and shmem memory (MINOR needs shmem), writable mappings only. */
 function canUserfault(vma: Vma, vmFlags: number): boolean {
   if (!(vma.flags & VM_MAYWRITE)) return false;
-  if (vma.flags & VM_HUGETLB) return false; // hugetlbfs is not modelled
   if (vmFlags & VM_UFFD_MINOR && !(vma.file && vma.flags & VM_SHARED)) return false;
   return vma.isAnonymous || vma.file !== null;
 }
@@ -79,7 +80,9 @@ export function uffdRegister(ctx: UffdContext, start: number, len: number, mode:
     if (v.uffd && v.uffd !== ctx) throw new Errno('EBUSY', 'registered with another userfaultfd');
   }
   applyRange(mm, vmas, start, end, (flags) => (flags & ~VM_UFFD_FLAGS) | vmFlags, ctx);
-  let ioctls = UFFD_API_RANGE_IOCTLS;
+  // hugetlbfs ranges get UFFD_API_RANGE_IOCTLS_BASIC: no ZEROPAGE, no MOVE
+  const basic = vmas.some((v) => v.flags & VM_HUGETLB);
+  let ioctls = basic ? UFFD_API_RANGE_IOCTLS & ~(1 << _UFFDIO_ZEROPAGE) & ~(1 << _UFFDIO_MOVE) : UFFD_API_RANGE_IOCTLS;
   if (!(mode & UFFDIO_REGISTER_MODE_WP)) ioctls &= ~(1 << _UFFDIO_WRITEPROTECT);
   if (!(mode & UFFDIO_REGISTER_MODE_MINOR)) ioctls &= ~(1 << _UFFDIO_CONTINUE);
   return ioctls;

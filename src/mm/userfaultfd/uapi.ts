@@ -43,12 +43,14 @@ export const UFFD_FEATURES: Record<string, number> = {
 };
 
 /**
- * The features this simulator implements. EVENT_FORK (no fork here), the hugetlbfs features and
- * WP_ASYNC are not modelled: asking for them fails with EINVAL, as Linux fails a request for a
- * feature its build lacks.
+ * The features this simulator implements. EVENT_FORK (no fork here) and WP_ASYNC are not
+ * modelled: asking for them fails with EINVAL, as Linux fails a request for a feature its build
+ * lacks.
  */
 export const UFFD_SUPPORTED_FEATURES =
   UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+  UFFD_FEATURE_MISSING_HUGETLBFS |
+  UFFD_FEATURE_MINOR_HUGETLBFS |
   UFFD_FEATURE_EVENT_REMAP |
   UFFD_FEATURE_EVENT_REMOVE |
   UFFD_FEATURE_MISSING_SHMEM |
