@@ -65,6 +65,8 @@ export interface Snapshot {
   rssFinalBytes: number;
   anonHugeBytesFinal: number;
   thpCoverage: number;
+  /** Kernel memory for the page tables (PTE, PMD and PUD pages). */
+  pageTableBytes: number;
   simulatedNs: number;
   syscalls: Record<string, number>;
   faults: Record<string, number>;
@@ -82,6 +84,7 @@ export function snapshot(proc: Process): Snapshot {
     rssFinalBytes: rss,
     anonHugeBytesFinal: huge,
     thpCoverage: rss ? huge / rss : 0,
+    pageTableBytes: proc.mm.pt.bytes(),
     simulatedNs: simulatedNs(syscalls, faults),
     syscalls,
     faults,

@@ -61,6 +61,22 @@ export function pteIndex(addr: number): number {
 export class PageTable {
   readonly pmds = new Map<number, PmdEntry>();
 
+  /**
+   * Memory the kernel's page tables would take: a 4 KiB PTE page per PMD entry that has one, and
+   * a 4 KiB page per PMD table (1 GiB) and PUD table (512 GiB) with any entry below.
+   */
+  bytes(): number {
+    let ptes = 0;
+    const pmdTables = new Set<number>();
+    const pudTables = new Set<number>();
+    for (const e of this.pmds.values()) {
+      if (e.pte) ptes++;
+      pmdTables.add(Math.floor(e.index / 512));
+      pudTables.add(Math.floor(e.index / (512 * 512)));
+    }
+    return (ptes + pmdTables.size + pudTables.size) * 4096;
+  }
+
   pmd(addr: number): PmdEntry | undefined {
     return this.pmds.get(pmdIndex(addr));
   }
