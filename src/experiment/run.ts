@@ -30,6 +30,8 @@ export interface RunResult extends Snapshot {
   tlbIpis: number;
   /** Thread time lost to TLB shootdowns (the flusher's wait and the IPIs others took). */
   shootdownNs: number;
+  /** Lock wait of each thread, in ns. */
+  lockWaitNsByThread: number[];
   vmaPeak: number;
   rssPeakBytes: number;
   liveBytesPeak: number;
@@ -206,6 +208,7 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
     tlbFlushes: proc.mm.tlb.flushes,
     tlbIpis: proc.mm.tlb.ipis,
     shootdownNs: Math.round(tl.shootdownNs),
+    lockWaitNsByThread: Array.from(tl.waitByThread, Math.round),
     vmaPeak,
     ...end,
     // with threads, simulated time is when the last one finishes

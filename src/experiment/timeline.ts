@@ -41,6 +41,8 @@ export class Timeline {
   readonly lockWaitNs: LockWaitNs = { mmapLockRead: 0, mmapLockWrite: 0, vmaLock: 0 };
   /** Time threads lost to TLB shootdowns: waiting for acknowledgements, and taking IPIs. */
   shootdownNs = 0;
+  /** Lock wait per thread. */
+  readonly waitByThread: Float64Array;
   private last: Totals;
   /** Per-thread overrides of a page fault's cost (the contention experiment's victim). */
   faultNsOverride: (number | undefined)[] = [];
@@ -52,6 +54,7 @@ export class Timeline {
     private readonly costs: ThreadCosts = THREAD_COSTS,
   ) {
     this.clock = new Float64Array(threads);
+    this.waitByThread = new Float64Array(threads);
     this.cpuFree = new Float64Array(cpus);
     mm.tlb.cpusActive = Math.min(threads, cpus);
     this.last = this.totals();
@@ -142,6 +145,7 @@ export class Timeline {
       this.readFreeAt = Math.max(this.readFreeAt, start + cost);
     }
     const end = start + cost;
+    this.waitByThread[tid] += Math.max(0, start - Math.max(this.clock[tid], this.cpuFree[cpu]));
     this.clock[tid] = end;
     this.cpuFree[cpu] = end;
     // what the others pay: IPIs on other CPUs, and cache-line traffic
