@@ -127,6 +127,19 @@ export function threadOf(w: EventList, threads?: number): { threads: number; of:
   return { threads: n, of, last };
 }
 
+/**
+ * What the traces' replayer (../shared/traces/tools/replay.c) does with malloc before the first
+ * event: zlib's gzopen with gzbuffer(256 KiB) allocates a 256 KiB input and a 512 KiB output
+ * buffer, and gzclose frees them. With glibc that raises the mmap threshold to the freed 516 KiB
+ * chunk and the trim threshold to twice that, which is the state the anchors were measured in.
+ */
+function replayerPreamble(a: Allocator): void {
+  const input = a.malloc(256 * 1024);
+  const output = a.malloc(512 * 1024);
+  a.free(output);
+  a.free(input);
+}
+
 /** Byte written into newly allocated memory: never zero, so every page really gets data. */
 const TOUCH = 0xa5;
 
@@ -148,6 +161,7 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
   const threads = owner.threads;
   const cpus = opts.cpus ?? threads;
   if (threads < 1 || cpus < 1) throw new Error('threads and cpus must be at least 1');
+  if (workload.fromTrace) replayerPreamble(a);
   // the setup the allocator did is charged to thread 0
   const tl = new Timeline(proc.mm, threads, cpus);
   tl.charge(0);

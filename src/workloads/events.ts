@@ -17,6 +17,8 @@ export class EventList {
   length = 0;
   /** The largest object ID used (IDs are dense and reused). */
   maxId = 0;
+  /** Read from a trace file (replays then start as the traces' replayer does). */
+  fromTrace = false;
 
   constructor(readonly name: string) {}
 

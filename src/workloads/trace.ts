@@ -22,7 +22,9 @@ export function readTrace(path: string): EventList {
   if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
   const text = buf.toString('utf8');
   const name = basename(path).replace(/\.gz$/, '').replace(/\.(trace|mtrace|txt)$/, '');
-  return text.startsWith('= Start') || /^@ /m.test(text.slice(0, 4096)) ? parseMtrace(text, name) : parseTrace(text, name);
+  const ev = text.startsWith('= Start') || /^@ /m.test(text.slice(0, 4096)) ? parseMtrace(text, name) : parseTrace(text, name);
+  ev.fromTrace = true;
+  return ev;
 }
 
 /** malloc-trace v1, parsed by hand: a three-million-line trace should not cost a split per line. */
