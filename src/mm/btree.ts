@@ -185,9 +185,13 @@ export class NumberBTree<V> {
     }
     this.insertAt(node, i + 1, k, aux, v, 0);
     this.size++;
+    // inserting at a node's end (addresses handed out in order) splits off just the new entry,
+    // so nodes filled in order stay full rather than half full
+    let appended = i + 1 === this.count[node] - 1;
     // split overfull nodes bottom-up
     while (this.count[node] > FANOUT) {
-      const right = this.split(node);
+      const right = this.split(node, appended);
+      appended = false;
       const rightMin = this.keys[right * SLOTS];
       if (path.length === 0) {
         const root = this.newNode(false);
@@ -220,11 +224,11 @@ export class NumberBTree<V> {
     this.count[node]++;
   }
 
-  private split(node: number): number {
+  private split(node: number, appended = false): number {
     const leaf = this.isLeaf[node] === 1;
     const right = this.newNode(leaf);
     const n = this.count[node];
-    const half = n >> 1;
+    const half = appended ? n - 1 : n >> 1;
     const from = node * SLOTS + half;
     const to = right * SLOTS;
     this.keys.copyWithin(to, from, node * SLOTS + n);
