@@ -5,7 +5,6 @@
 import { Process } from '../mm/process.js';
 import { MADV_DONTNEED, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
 import { UFFD_FEATURE_SIGBUS, UFFDIO_REGISTER_MODE_MISSING } from '../mm/userfaultfd/uapi.js';
-import { FAULT_NS } from './cost-model.js';
 import { Timeline } from './timeline.js';
 
 /** contention.md's table: the victim's ns per fault on Linux 6.18, and the slowdown against idle. */
@@ -172,4 +171,3 @@ export function contentionTable(modes = CONTENTION_MODES, faults?: number): Cont
   });
 }
 
-export { FAULT_NS };

@@ -4,7 +4,7 @@
 // researcher read a real one; the allocator itself only sees syscalls.
 import type { Allocator } from '../alloc/allocator.js';
 import { Process } from '../mm/process.js';
-import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
 import { simulatedNs } from './cost-model.js';
 import { type LockWaitNs, Timeline } from './timeline.js';

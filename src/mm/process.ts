@@ -13,7 +13,7 @@ import { sysMmap } from './syscalls/mmap.js';
 import { sysMprotect } from './syscalls/mprotect.js';
 import { sysMremap } from './syscalls/mremap.js';
 import { sysMunmap } from './syscalls/munmap.js';
-import { Errno, MAP_ANONYMOUS, PAGE_SIZE, SIGBUS, SIGSEGV, SignalError, type SigInfo } from './uapi.js';
+import { Errno, MAP_ANONYMOUS, PAGE_SIZE, SIGBUS, SIGSEGV, type SigInfo } from './uapi.js';
 import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
 import * as uffd from './userfaultfd/index.js';
 import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
@@ -454,4 +454,3 @@ export class Process {
   }
 }
 
-export { SignalError };

@@ -70,7 +70,6 @@ export class ScenarioRunner {
 
   /** Run one operation and return its output line(s) without the trailing newline. */
   step(line: ScenarioLine): string {
-    const inspect = ['maps', 'count', 'rss', 'locks', 'events'].includes(line.op);
     let result: string;
     try {
       result = this.exec(line);
@@ -78,7 +77,6 @@ export class ScenarioRunner {
       if (e instanceof Errno) result = `err ${e.code}`;
       else throw e;
     }
-    void inspect;
     // the runner prints what the monitor logged only after these operations
     const log = FLUSHING_OPS.has(line.op) ? this.uffd.flushLog() : '';
     return `${line.index} ${line.text} ->${log} ${result}`;

@@ -183,4 +183,3 @@ export const WORKLOADS: Record<string, { describe: string; make: (o: SyntheticOp
   browser: { describe: 'browser-like: small objects, strings, large canvas buffers', make: (o) => browser(o) },
 };
 
-export { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD };

@@ -133,4 +133,3 @@ export class UffdLayer implements UserfaultHook {
   }
 }
 
-export { UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP };

@@ -3,7 +3,6 @@
 // VMA), which is what lets a merged VMA own pages that were born elsewhere. A whole THP moves as
 // one PMD when both sides are 2 MiB-aligned and the range covers it; otherwise it is split.
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
-import type { Mm } from '../mm.js';
 import { PTE_NONE } from '../page-table.js';
 import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
 import { VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_READ, VM_WRITE, type Vma } from '../vma.js';
