@@ -86,6 +86,21 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
   return to;
 }
 
+/** mremap of a range made of several VMAs to newAddr: each piece moves, gaps stay gaps. */
+function moveVmas(mm: Mm, addr: number, len: number, newAddr: number): number {
+  const pieces = mm.vmas.overlapping(addr, addr + len).map((v) => [Math.max(v.start, addr), Math.min(v.end, addr + len)] as const);
+  for (const [s] of pieces) {
+    const v = mm.vmas.find(s)!;
+    if (v.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
+  }
+  doMunmap(mm, newAddr, newAddr + len);
+  for (const [s, e] of pieces) {
+    const v = mm.vmas.find(s)!;
+    moveVma(mm, v, s, e - s, e - s, newAddr + (s - addr), false);
+  }
+  return newAddr;
+}
+
 export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: number, flags: number, newAddr = 0): number {
   mm.countSyscall('mremap');
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new Errno('EINVAL');
@@ -102,18 +117,26 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     if (newAddr > TASK_SIZE - newLen) throw new Errno('EINVAL');
     if (newAddr < addr + oldLen && addr < newAddr + newLen) throw new Errno('EINVAL', 'ranges overlap');
   }
-  // shrinking (or keeping the size) only unmaps the tail, wherever the VMAs are
+  // vma_lookup first: no VMA at the old address is EFAULT, whatever else is asked
+  const vma = mm.vmas.find(addr);
+  if (!vma) throw new Errno('EFAULT', 'no VMA at old address');
+  // shrinking (or keeping the size) only unmaps the tail, even past the VMA's end
   if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && newLen <= oldLen) {
     if (newLen < oldLen) doMunmap(mm, addr + newLen, addr + oldLen);
     return addr;
   }
-  const vma = mm.vmas.find(addr);
-  if (!vma) throw new Errno('EFAULT', 'no VMA at old address');
   if (oldLen === 0) {
     if (!(vma.flags & VM_SHARED)) throw new Errno('EINVAL', 'old_len 0 needs a shared mapping');
     throw new Errno('EINVAL', 'duplicating a shared mapping is not modelled');
   }
-  if (addr + oldLen > vma.end) throw new Errno('EFAULT', 'old range spans VMAs');
+  // the part that moves or grows must lie in one VMA (vma_to_resize); a FIXED move first drops
+  // the old range's tail beyond the new length
+  const span = flags & MREMAP_FIXED ? Math.min(oldLen, newLen) : oldLen;
+  if (addr + span > vma.end) {
+    // Linux 6.17+ moves a range of several VMAs (gaps kept) when it only moves, not resizes
+    if (flags & MREMAP_FIXED && oldLen === newLen && !(flags & MREMAP_DONTUNMAP)) return moveVmas(mm, addr, oldLen, newAddr);
+    throw new Errno('EFAULT', 'old range spans VMAs');
+  }
   if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
   if (flags & MREMAP_DONTUNMAP && (vma.file || vma.flags & VM_SHARED)) throw new Errno('EINVAL');
 

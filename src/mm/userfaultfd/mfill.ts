@@ -60,6 +60,10 @@ function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode:
   }
   if (mode & ~MODES[kind]) throw new UffdError('EINVAL', 0, 'bad mode');
   const vma = mm.vmas.find(start);
+  // uffd_mfill_lock prepares a private VMA's anon_vma before anything is checked, so even a
+  // refused fill leaves it with one (which later decides whether the VMA can merge)
+  if (vma && vma.isAnonymous && !vma.isShared && mm.anonVmaPrepare(vma)) mm.lock.read();
+  else if (vma) mm.lock.vma();
   // validate_dst_vma: one VMA must cover the range, and it must be registered
   if (!vma || start + len > vma.end || !vma.uffd) throw new UffdError('ENOENT', -2, 'range not registered');
   const fail = (code: ErrnoName, why: string) => new UffdError(code, -new Errno(code).errno, why);
@@ -71,8 +75,6 @@ function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode:
   if (hugetlb && (start % PMD_SIZE || len % PMD_SIZE)) throw fail('EINVAL', 'hugetlbfs needs 2 MiB units');
   const wp = kind === 'copy' ? mode & UFFDIO_COPY_MODE_WP : kind === 'continue' ? mode & UFFDIO_CONTINUE_MODE_WP : 0;
   if (wp && !(vma.flags & VM_UFFD_WP)) throw fail('EINVAL', 'WP mode needs a wp-registered range');
-  if (vma.isAnonymous && !vma.isShared && mm.anonVmaPrepare(vma)) mm.lock.read();
-  else mm.lock.vma();
   return vma;
 }
 

@@ -16,12 +16,17 @@ function fail(code: ErrnoName, why: string): UffdError {
   return new UffdError(code, -new Errno(code).errno, why);
 }
 
-/** validate_move_areas: both private anonymous, same access rights, neither locked nor special. */
+/**
+ * validate_move_areas: the same access rights, both mlocked or neither, writable (only writable
+ * VMAs for now), nothing special, the destination registered with this context, both anonymous.
+ */
 function checkAreas(ctx: UffdContext, src: Vma, dst: Vma): void {
+  if ((src.flags & ACCESS) !== (dst.flags & ACCESS)) throw fail('EINVAL', 'different protections');
+  if ((src.flags & VM_LOCKED) !== (dst.flags & VM_LOCKED)) throw fail('EINVAL', 'one side mlocked');
+  if (!(src.flags & VM_WRITE)) throw fail('EINVAL', 'not writable');
+  if ((src.flags | dst.flags) & (VM_PFNMAP | VM_HUGETLB)) throw fail('EINVAL', 'special mapping');
   if (!dst.uffd || dst.uffd !== ctx) throw fail('EINVAL', 'destination not registered with this userfaultfd');
   if (!src.isAnonymous || src.isShared || !dst.isAnonymous || dst.isShared) throw fail('EINVAL', 'not private anonymous memory');
-  if ((src.flags & ACCESS) !== (dst.flags & ACCESS)) throw fail('EINVAL', 'different protections');
-  if ((src.flags | dst.flags) & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) throw fail('EINVAL', 'locked or special mapping');
 }
 
 export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number, mode = 0): number {
@@ -34,14 +39,18 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
     throw new UffdError('EINVAL', 0, (e as Error).message);
   }
   if (mode & ~(UFFDIO_MOVE_MODE_DONTWAKE | UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)) throw new UffdError('EINVAL', 0, 'bad mode');
-  if (src < dst + len && dst < src + len) throw fail('EINVAL', 'ranges overlap');
-  // uffd_move_lock: per-VMA locks on both; the destination may need its anon_vma first
+  // uffd_move_lock: per-VMA locks on both (no VMA at either start is ENOENT); the destination
+  // may need its anon_vma first. Overlapping ranges are not refused: the pages meet EEXIST.
   const dstVma = mm.vmas.find(dst);
   const srcVma = mm.vmas.find(src);
-  if (!dstVma || dst + len > dstVma.end || !srcVma || src + len > srcVma.end) throw fail('ENOENT', 'no VMA covers the range');
-  checkAreas(ctx, srcVma, dstVma);
-  if (mm.anonVmaPrepare(dstVma)) mm.lock.read();
+  // uffd_lock_vma prepares each private VMA's anon_vma as it locks it, before any check
+  let prepared = false;
+  for (const v of [dstVma, srcVma]) if (v && v.isAnonymous && !v.isShared && mm.anonVmaPrepare(v)) prepared = true;
+  if (prepared) mm.lock.read();
   else mm.lock.vma();
+  if (!dstVma || !srcVma) throw fail('ENOENT', 'no VMA at the start of a range');
+  if (dst + len > dstVma.end || src + len > srcVma.end) throw fail('EINVAL', 'range runs past its VMA');
+  checkAreas(ctx, srcVma, dstVma);
   const holes = (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) !== 0;
   let done = 0;
   let err: ErrnoName | null = null;

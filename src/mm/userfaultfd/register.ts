@@ -79,7 +79,10 @@ export function uffdRegister(ctx: UffdContext, start: number, len: number, mode:
     if (!canUserfault(v, vmFlags)) throw new Errno('EINVAL', `cannot register ${v}`);
     if (v.uffd && v.uffd !== ctx) throw new Errno('EBUSY', 'registered with another userfaultfd');
   }
-  applyRange(mm, vmas, start, end, (flags) => (flags & ~VM_UFFD_FLAGS) | vmFlags, ctx);
+  // a VMA of this context that already has every requested mode is left as it is
+  // (userfaultfd_register_range skips it); the others get exactly the requested modes
+  const todo = vmas.filter((v) => !(v.uffd === ctx && (v.flags & vmFlags) === vmFlags));
+  applyRange(mm, todo, start, end, (flags) => (flags & ~VM_UFFD_FLAGS) | vmFlags, ctx);
   // hugetlbfs ranges get UFFD_API_RANGE_IOCTLS_BASIC: no ZEROPAGE, no MOVE
   const basic = vmas.some((v) => v.flags & VM_HUGETLB);
   let ioctls = basic ? UFFD_API_RANGE_IOCTLS & ~(1 << _UFFDIO_ZEROPAGE) & ~(1 << _UFFDIO_MOVE) : UFFD_API_RANGE_IOCTLS;
@@ -96,6 +99,7 @@ export function uffdUnregister(ctx: UffdContext, start: number, len: number): vo
   const end = start + len;
   mm.lock.write();
   const vmas = mm.vmas.overlapping(start, end);
+  if (!vmas.length) throw new Errno('EINVAL', 'no VMA in range');
   for (const v of vmas) if (v.uffd && v.uffd !== ctx) throw new Errno('EINVAL', 'registered with another userfaultfd');
   applyRange(mm, vmas, start, end, (flags) => flags & ~VM_UFFD_FLAGS, null);
 }

@@ -1,0 +1,68 @@
+// Developer tool: random scenarios run on this machine's kernel (tools/bin/recorder) and on the
+// simulator; prints the first difference of each scenario that disagrees.
+//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd]
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { runScenario } from '../src/script/run.js';
+import { rng } from '../src/workloads/synthetic.js';
+
+const count = Number(process.argv[2] ?? 100);
+const r = rng(Number(process.argv[3] ?? 1));
+const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
+const P = 0x1000;
+const page = () => Math.floor(r() * 40) * P + (r() < 0.2 ? 0x200000 : 0);
+const len = () => pick([1, 1, 2, 3, 4, 8, 16, 512]) * P;
+const prot = () => pick(['none', 'r', 'rw', 'rw', 'rw']);
+
+/** userfaultfd operations, for scenarios that set one up (sigbus mode: no monitor needed). */
+function uffdOp(): string {
+  const k = r();
+  if (k < 0.2) return `uffd_register 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['missing', 'missing', 'wp', 'missing wp'])}`;
+  if (k < 0.35) return `uffd_zeropage 0x${page().toString(16)} 0x${len().toString(16)}`;
+  if (k < 0.5) return `uffd_copy 0x${page().toString(16)} 0x${len().toString(16)} ${1 + Math.floor(r() * 9)}`;
+  if (k < 0.65) return `uffd_move 0x${page().toString(16)} 0x${page().toString(16)} 0x${len().toString(16)}${r() < 0.5 ? ' allow_src_holes' : ''}`;
+  if (k < 0.75) return `uffd_wp 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['on', 'off'])}`;
+  if (k < 0.85) return `uffd_poison 0x${page().toString(16)} 0x${len().toString(16)}`;
+  if (k < 0.92) return `uffd_unregister 0x${page().toString(16)} 0x${len().toString(16)}`;
+  return `kwrite 0x${page().toString(16)} 0x1000`;
+}
+
+const withUffd = process.argv[4] === 'uffd';
+
+function scenario(): string {
+  const lines: string[] = [];
+  if (withUffd) lines.push(`uffd sigbus move poison${r() < 0.5 ? ' wp_unpopulated' : ''}${r() < 0.3 ? ' event_remove event_unmap' : ''}`);
+  for (let i = 0; i < 25; i++) {
+    if (withUffd && r() < 0.35) {
+      lines.push(uffdOp());
+      continue;
+    }
+    const k = r();
+    if (k < 0.2) lines.push(`mmap 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}${r() < 0.3 ? ' fixed' : ''}`);
+    else if (k < 0.3) lines.push(`munmap 0x${page().toString(16)} 0x${len().toString(16)}`);
+    else if (k < 0.42) lines.push(`mprotect 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}`);
+    else if (k < 0.55) lines.push(`madvise 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['dontneed', 'free', 'hugepage', 'nohugepage', 'guard_install', 'guard_remove', 'populate_write', 'populate_read', 'collapse', 'willneed'])}`);
+    else if (k < 0.62) lines.push(`mremap 0x${page().toString(16)} 0x${len().toString(16)} 0x${len().toString(16)}${r() < 0.5 ? ' maymove' : ''}${r() < 0.4 ? ` maymove fixed 0x${(0x1000000 + page()).toString(16)}` : ''}`);
+    else if (k < 0.75) lines.push(`write 0x${page().toString(16)} ${1 + Math.floor(r() * 200)}`);
+    else if (k < 0.85) lines.push(`read 0x${page().toString(16)}`);
+    else if (k < 0.9) lines.push(`fill 0x${page().toString(16)} 0x${len().toString(16)} 7`);
+    else if (k < 0.93) lines.push(`kread 0x${page().toString(16)} 0x2000`);
+    else if (k < 0.96) lines.push('count');
+    else lines.push('rss');
+  }
+  lines.push('maps');
+  return lines.join('\n') + '\n';
+}
+
+let bad = 0;
+for (let n = 0; n < count; n++) {
+  const s = scenario();
+  const real = execFileSync('tools/bin/recorder', { input: s, encoding: 'utf8' }).split('\n').slice(1);
+  const sim = runScenario(s).split('\n').slice(1);
+  const i = real.findIndex((l, k) => l !== sim[k]);
+  if (i < 0) continue;
+  bad++;
+  writeFileSync(`/tmp/fuzz/case-${n}.txt`, s);
+  console.log(`case ${n} (/tmp/fuzz/case-${n}.txt) line ${i + 1}:\n  real: ${real[i]}\n  sim:  ${sim[i]}`);
+}
+console.log(`${count - bad} agreed, ${bad} differed`);
