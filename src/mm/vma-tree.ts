@@ -1,6 +1,8 @@
-// The ordered index of an mm's VMAs (the kernel's maple tree): logarithmic lookup by address
-// through a B+tree keyed by vm_start (btree.ts), and a linked list for neighbours.
+// The ordered index of an mm's VMAs (the kernel's maple tree): ordered queries through a
+// B+tree keyed by vm_start (btree.ts), a linked list for neighbours, and a radix index of
+// address ranges (range-index.ts) for find(), whose cost does not grow with the VMA count.
 import { NumberBTree } from './btree.js';
+import { RangeIndex } from './range-index.js';
 import type { Vma } from './vma.js';
 
 /** The end of the address space the gap index covers. */
@@ -8,6 +10,7 @@ const TOP = 2 ** 48;
 
 export class VmaTree {
   private readonly tree = new NumberBTree<Vma>();
+  private readonly index = new RangeIndex<Vma>();
   /**
    * Free gaps between VMAs, keyed by the gap's end (the next VMA's start, or TOP) and holding its
    * start: the kernel's maple tree tracks gaps so get_unmapped_area need not walk every VMA.
@@ -43,9 +46,7 @@ export class VmaTree {
 
   /** The VMA containing addr, or null. */
   find(addr: number): Vma | null {
-    // the leaf holds each VMA's end beside its start: no VMA object is touched on a miss
-    const s = this.tree.floorSlot(addr);
-    return s >= 0 && this.tree.auxAt(s) > addr ? this.tree.valAt(s) : null;
+    return this.index.find(addr) ?? null;
   }
 
   /** find_vma: the first VMA whose end is above addr (it may start above addr). */
@@ -71,6 +72,7 @@ export class VmaTree {
     if (next) next.prev = v;
     else this.tail = v;
     this.tree.set(v.start, v, v.end);
+    this.index.add(v, v.start, v.end);
     this.onChange?.(v.start, v.end);
     this.setGap(v.start, prev ? prev.end : 0);
     this.setGap(next ? next.start : TOP, v.end);
@@ -79,6 +81,7 @@ export class VmaTree {
   remove(v: Vma): void {
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
+    this.index.clear(v, v.start, v.end, true);
     this.gaps.delete(v.start);
     this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
     if (v.prev) v.prev.next = v.next;
@@ -94,6 +97,8 @@ export class VmaTree {
     this.onChange?.(Math.min(start, v.start), v.end);
     this.tree.delete(v.start);
     this.gaps.delete(v.start);
+    if (start < v.start) this.index.add(v, start, v.start);
+    else this.index.clear(v, v.start, start);
     v.start = start;
     this.tree.set(start, v, v.end);
     this.setGap(start, v.prev ? v.prev.end : 0);
@@ -102,6 +107,8 @@ export class VmaTree {
   /** Change a VMA's end in place; it must not overlap the next VMA. */
   setEnd(v: Vma, end: number): void {
     this.onChange?.(v.start, Math.max(end, v.end));
+    if (end > v.end) this.index.add(v, v.end, end);
+    else this.index.clear(v, end, v.end);
     v.end = end;
     this.tree.setAux(v.start, end);
     this.setGap(v.next ? v.next.start : TOP, end);
