@@ -154,6 +154,9 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
     }
     case U.MADV_GUARD_INSTALL:
       if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED) || vma.file) return new Errno('EINVAL');
+      // madvise_guard_install prepares an anon_vma (markers make the range non-empty for fork),
+      // so a guarded VMA no longer merges with a neighbour holding a different anon_vma
+      mm.anonVmaPrepare(vma);
       installGuards(mm, start, end);
       return vma;
     case U.MADV_GUARD_REMOVE:
