@@ -1,6 +1,6 @@
 // Developer tool: random scenarios run on this machine's kernel (tools/bin/recorder) and on the
 // simulator; prints the first difference of each scenario that disagrees.
-//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd]
+//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { runScenario } from '../src/script/run.js';
@@ -27,10 +27,28 @@ function uffdOp(): string {
   return `kwrite 0x${page().toString(16)} 0x1000`;
 }
 
-const withUffd = process.argv[4] === 'uffd';
+const modes = process.argv.slice(4);
+const withUffd = modes.includes('uffd');
+/** `file`: scenarios also map a 4 MiB memfd, shared or private, and punch and write it. */
+const withFile = modes.includes('file');
+
+function mmapFlags(): string {
+  let f = r() < 0.3 ? ' fixed' : '';
+  if (r() < 0.1) f += ' noreserve';
+  if (r() < 0.1) f += ' populate';
+  if (withFile && r() < 0.4) f += `${r() < 0.6 ? ' shared' : ''} memfd f 0x${(Math.floor(r() * 16) * P).toString(16)}`;
+  else if (r() < 0.15) f += ' shared';
+  return f;
+}
+
+function fileOp(): string {
+  const off = `0x${(Math.floor(r() * 24) * P).toString(16)}`;
+  return r() < 0.5 ? `punch f ${off} 0x${len().toString(16)}` : `pwrite f ${off} 0x${len().toString(16)} ${1 + Math.floor(r() * 9)}`;
+}
 
 function scenario(): string {
   const lines: string[] = [];
+  if (withFile) lines.push('memfd f 0x400000');
   if (withUffd) lines.push(`uffd sigbus move poison${r() < 0.5 ? ' wp_unpopulated' : ''}${r() < 0.3 ? ' event_remove event_unmap' : ''}`);
   for (let i = 0; i < 25; i++) {
     if (withUffd && r() < 0.35) {
@@ -38,15 +56,15 @@ function scenario(): string {
       continue;
     }
     const k = r();
-    if (k < 0.2) lines.push(`mmap 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}${r() < 0.3 ? ' fixed' : ''}`);
+    if (k < 0.2) lines.push(`mmap 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}${mmapFlags()}`);
     else if (k < 0.3) lines.push(`munmap 0x${page().toString(16)} 0x${len().toString(16)}`);
     else if (k < 0.42) lines.push(`mprotect 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}`);
-    else if (k < 0.55) lines.push(`madvise 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['dontneed', 'free', 'hugepage', 'nohugepage', 'guard_install', 'guard_remove', 'populate_write', 'populate_read', 'collapse', 'willneed'])}`);
-    else if (k < 0.62) lines.push(`mremap 0x${page().toString(16)} 0x${len().toString(16)} 0x${len().toString(16)}${r() < 0.5 ? ' maymove' : ''}${r() < 0.4 ? ` maymove fixed 0x${(0x1000000 + page()).toString(16)}` : ''}`);
+    else if (k < 0.55) lines.push(`madvise 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['dontneed', 'free', 'hugepage', 'nohugepage', 'guard_install', 'guard_remove', 'populate_write', 'populate_read', 'collapse', 'willneed', 'remove'])}`);
+    else if (k < 0.62) lines.push(`mremap 0x${page().toString(16)} 0x${len().toString(16)} 0x${len().toString(16)}${r() < 0.5 ? ' maymove' : ''}${r() < 0.15 ? ' dontunmap' : ''}${r() < 0.4 ? ` maymove fixed 0x${(0x1000000 + page()).toString(16)}` : ''}`);
     else if (k < 0.75) lines.push(`write 0x${page().toString(16)} ${1 + Math.floor(r() * 200)}`);
     else if (k < 0.85) lines.push(`read 0x${page().toString(16)}`);
     else if (k < 0.9) lines.push(`fill 0x${page().toString(16)} 0x${len().toString(16)} 7`);
-    else if (k < 0.93) lines.push(`kread 0x${page().toString(16)} 0x2000`);
+    else if (k < 0.93) lines.push(withFile && r() < 0.5 ? fileOp() : `kread 0x${page().toString(16)} 0x2000`);
     else if (k < 0.96) lines.push('count');
     else lines.push('rss');
   }

@@ -79,6 +79,11 @@ export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): C
   if (!thpAllowed(mm, vma, true) || !vmaHasHugeBlock(vma)) return 'EINVAL';
   const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
   const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
+  // madvise_collapse compares the blocks it collapsed with (hend - hstart) >> PMD_SHIFT in
+  // unsigned arithmetic: a range inside one block that does not start on its boundary makes
+  // hstart > hend, the count wraps, and the call fails with EINVAL having done nothing (an
+  // aligned start gives hstart == hend and success)
+  if (hstart > hend) return 'EINVAL';
   let last: CollapseResult = null;
   for (let a = hstart; a < hend; a += PMD_SIZE) {
     const wasHuge = (mm.pt.pmd(a)?.huge ?? 0) > 0;
