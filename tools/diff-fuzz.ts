@@ -1,6 +1,6 @@
 // Developer tool: random scenarios run on this machine's kernel (tools/bin/recorder) and on the
 // simulator; prints the first difference of each scenario that disagrees.
-//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file]
+//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file] [locks]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { runScenario } from '../src/script/run.js';
@@ -31,6 +31,8 @@ const modes = process.argv.slice(4);
 const withUffd = modes.includes('uffd');
 /** `file`: scenarios also map a 4 MiB memfd, shared or private, and punch and write it. */
 const withFile = modes.includes('file');
+/** `locks`: scenarios also compare mmap_lock acquisitions (the recorder reads the tracepoint). */
+const withLocks = modes.includes('locks');
 
 function mmapFlags(): string {
   let f = r() < 0.3 ? ' fixed' : '';
@@ -49,6 +51,7 @@ function fileOp(): string {
 function scenario(): string {
   const lines: string[] = [];
   if (withFile) lines.push('memfd f 0x400000');
+  if (withLocks) lines.push('locks');
   if (withUffd) lines.push(`uffd sigbus move poison${r() < 0.5 ? ' wp_unpopulated' : ''}${r() < 0.3 ? ' event_remove event_unmap' : ''}`);
   for (let i = 0; i < 25; i++) {
     if (withUffd && r() < 0.35) {
@@ -65,7 +68,7 @@ function scenario(): string {
     else if (k < 0.85) lines.push(`read 0x${page().toString(16)}`);
     else if (k < 0.9) lines.push(`fill 0x${page().toString(16)} 0x${len().toString(16)} 7`);
     else if (k < 0.93) lines.push(withFile && r() < 0.5 ? fileOp() : `kread 0x${page().toString(16)} 0x2000`);
-    else if (k < 0.96) lines.push('count');
+    else if (k < 0.96) lines.push(withLocks && r() < 0.7 ? 'locks' : 'count');
     else lines.push('rss');
   }
   lines.push('maps');
