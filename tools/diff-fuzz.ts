@@ -1,6 +1,7 @@
 // Developer tool: random scenarios run on this machine's kernel (tools/bin/recorder) and on the
 // simulator; prints the first difference of each scenario that disagrees.
-//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file] [locks]
+//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file] [locks] [thp]
+// FUZZ_KEEP=1 keeps every case's real-kernel output in /tmp/fuzz/all-N.out.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { runScenario } from '../src/script/run.js';
@@ -10,8 +11,11 @@ const count = Number(process.argv[2] ?? 100);
 const r = rng(Number(process.argv[3] ?? 1));
 const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
 const P = 0x1000;
-const page = () => Math.floor(r() * 40) * P + (r() < 0.2 ? 0x200000 : 0);
-const len = () => pick([1, 1, 2, 3, 4, 8, 16, 512]) * P;
+const thp = process.argv.slice(4).includes('thp');
+/** `thp`: more 2 MiB-aligned addresses and 2-4 MiB lengths, so THP faults, splits and collapses happen. */
+const page = () =>
+  thp && r() < 0.4 ? Math.floor(r() * 3) * 0x200000 : Math.floor(r() * 40) * P + (r() < 0.2 ? 0x200000 : 0);
+const len = () => pick(thp ? [1, 2, 16, 512, 512, 1024] : [1, 1, 2, 3, 4, 8, 16, 512]) * P;
 const prot = () => pick(['none', 'r', 'rw', 'rw', 'rw']);
 
 /** userfaultfd operations, for scenarios that set one up (sigbus mode: no monitor needed). */
@@ -81,6 +85,7 @@ for (let n = 0; n < count; n++) {
   const real = execFileSync('tools/bin/recorder', { input: s, encoding: 'utf8' }).split('\n').slice(1);
   const sim = runScenario(s).split('\n').slice(1);
   const i = real.findIndex((l, k) => l !== sim[k]);
+  if (process.env.FUZZ_KEEP) writeFileSync(`/tmp/fuzz/all-${n}.out`, real.join('\n'));
   if (i < 0) continue;
   bad++;
   writeFileSync(`/tmp/fuzz/case-${n}.txt`, s);

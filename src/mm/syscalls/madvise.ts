@@ -153,10 +153,11 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
       return r ? new Errno(r) : vma;
     }
     case U.MADV_GUARD_INSTALL:
-      if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED) || vma.file) return new Errno('EINVAL');
-      // madvise_guard_install prepares an anon_vma (markers make the range non-empty for fork),
-      // so a guarded VMA no longer merges with a neighbour holding a different anon_vma
-      mm.anonVmaPrepare(vma);
+      // is_valid_guard_vma: since Linux 6.15 file and shmem mappings take guards too
+      if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return new Errno('EINVAL');
+      // madvise_guard_install prepares an anonymous VMA's anon_vma (markers make the range
+      // non-empty for fork), so it no longer merges with a neighbour holding a different one
+      if (vma.isAnonymous) mm.anonVmaPrepare(vma);
       installGuards(mm, start, end);
       return vma;
     case U.MADV_GUARD_REMOVE:
