@@ -77,6 +77,9 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
 /** MADV_COLLAPSE over [start, end) of one VMA. Returns the last failure, as madvise_collapse does. */
 export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): CollapseResult {
   if (!thpAllowed(mm, vma, true) || !vmaHasHugeBlock(vma)) return 'EINVAL';
+  // __thp_vma_allowable_orders allows no order to an anonymous VMA without an anon_vma outside
+  // a page fault (or smaps): collapsing a VMA that never had a page is EINVAL
+  if (vma.isAnonymous && !vma.anonVma) return 'EINVAL';
   const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
   const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
   // madvise_collapse compares the blocks it collapsed with (hend - hstart) >> PMD_SHIFT in
