@@ -28,10 +28,22 @@ function accessError(vma: Vma, write: boolean): boolean {
 /**
  * The frame that backs addr for this access, faulting as needed: a frame number, ZERO_PFN for
  * reads of zero pages, or a negative FAULT_* code. Counts mmap_lock use as Linux 6.18 does: a
- * fault runs under the per-VMA lock and falls back to mmap_lock for reading when the address
- * has no VMA or the VMA still needs its anon_vma.
+ * user fault runs under the per-VMA lock and falls back to mmap_lock for reading when the address
+ * has no VMA or the VMA still needs its anon_vma; a kernel-mode fault takes mmap_lock for
+ * reading; a GUP fault (`gup`) runs under the mmap_lock its caller holds.
  */
-export function resolvePage(mm: Mm, addr: number, write: boolean, kernel: boolean): number {
+export function resolvePage(mm: Mm, addr: number, write: boolean, kernel: boolean, gup = false): number {
+  if (!kernel) return resolve(mm, addr, write, false);
+  const saved = mm.lock.faultMode;
+  mm.lock.faultMode = gup ? 'gup' : 'kernel';
+  try {
+    return resolve(mm, addr, write, true);
+  } finally {
+    mm.lock.faultMode = saved;
+  }
+}
+
+function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number {
   for (let attempt = 0; attempt < 8; attempt++) {
     if (attempt === 1 && mm.faultAddrs.length < 4096) mm.faultAddrs.push(addr); // it faulted
     const vma = mm.vmas.find(addr);

@@ -23,6 +23,7 @@ export class MmapLock {
   }
 
   read(): void {
+    if (this.faultMode === 'gup') return;
     this.total.read++;
     this.since.read++;
   }
@@ -32,7 +33,16 @@ export class MmapLock {
     this.read();
   }
 
+  /**
+   * Who runs the fault being resolved. 'user': the per-VMA lock first. 'kernel': a
+   * copy_{to,from}_user fault, for which x86's do_user_addr_fault skips the per-VMA lock and takes
+   * mmap_lock for reading. 'gup': get_user_pages under the mmap_lock its caller already holds
+   * (MADV_POPULATE_*, MAP_POPULATE), so the fault takes nothing more.
+   */
+  faultMode: 'user' | 'kernel' | 'gup' = 'user';
+
   vma(): void {
+    if (this.faultMode !== 'user') return this.read();
     this.total.vma++;
     this.since.vma++;
   }

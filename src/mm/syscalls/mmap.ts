@@ -113,7 +113,7 @@ export function populateRange(mm: Mm, start: number, end: number, write: boolean
     const v = mm.vmas.find(a);
     if (!v) return a;
     const w = write === 'mmap' ? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE : write;
-    if (resolvePage(mm, a, w, true) < 0) return a;
+    if (resolvePage(mm, a, w, true, true) < 0) return a; // GUP, under the caller's mmap_lock
   }
   return end;
 }

@@ -83,13 +83,9 @@ export class UffdLayer implements UserfaultHook {
   fault(vma: Vma, addr: number, reason: number, write: boolean, kernel: boolean): number {
     const ctx = vma.uffd as UffdContext;
     const mm = this.mm;
-    if (kernel && ctx.userModeOnly) {
-      // not delivered: the syscall's copy fails (after retrying under mmap_lock)
-      mm.lock.read();
-      return FAULT_SIGBUS;
-    }
+    // (a kernel-mode fault already holds mmap_lock for reading: see MmapLock.kernelFault)
+    if (kernel && ctx.userModeOnly) return FAULT_SIGBUS; // not delivered: the syscall's copy fails
     if (ctx.has(UFFD_FEATURE_SIGBUS)) {
-      if (kernel) mm.lock.read();
       mm.faults.sigbus++;
       if (dbg.enabled) dbg('SIGBUS at 0x%s', addr.toString(16));
       return FAULT_SIGBUS;
