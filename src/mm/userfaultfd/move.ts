@@ -44,10 +44,14 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
   const dstVma = mm.vmas.find(dst);
   const srcVma = mm.vmas.find(src);
   // uffd_lock_vma prepares each private VMA's anon_vma as it locks it, before any check
+  // uffd_lock_vma falls back to mmap_lock for a missing destination VMA or one needing its
+  // anon_vma; the source is then tried under its per-VMA lock, and a missing one costs another
+  // pass under mmap_lock (find_vmas_mm_locked)
   let prepared = false;
   for (const v of [dstVma, srcVma]) if (v && v.isAnonymous && !v.isShared && mm.anonVmaPrepare(v)) prepared = true;
-  if (prepared) mm.lock.read();
+  if (prepared || !dstVma) mm.lock.read();
   else mm.lock.vma();
+  if (dstVma && !srcVma) mm.lock.read();
   if (!dstVma || !srcVma) throw fail('ENOENT', 'no VMA at the start of a range');
   if (dst + len > dstVma.end || src + len > srcVma.end) throw fail('EINVAL', 'range runs past its VMA');
   checkAreas(ctx, srcVma, dstVma);
