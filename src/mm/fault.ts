@@ -193,6 +193,9 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   mm.lock.vma();
   const file = vma.file as ShmemFile;
   if (file.hugetlb) return hugetlbFault(mm, vma, file, addr, write, kernel);
+  // do_cow_fault starts with vmf_anon_prepare: under the per-VMA lock it trylocks mmap_lock for
+  // reading to set up the anon_vma, before the file is even asked for the page
+  if (write && !vma.isShared && mm.anonVmaPrepare(vma)) mm.lock.read();
   const pgoff = vma.pgoffOf(addr);
   if (pgoff * 4096 >= file.size) {
     mm.faults.sigbus++;
@@ -209,7 +212,6 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     if (!write && !(vma.flags & VM_UFFD_FLAGS)) faultAround(mm, vma, file, addr);
     return FAULT_RETRY;
   }
-  mm.anonVmaPrepare(vma);
   const copy = mm.frames.alloc(FRAME_ANON);
   mm.frames.copy(copy, page);
   mm.installPte(addr, copy);
