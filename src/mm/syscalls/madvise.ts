@@ -146,6 +146,7 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
       if (!(vma.flags & VM_SHARED)) return new Errno('EACCES');
       if (vma.flags & VM_UFFD_FLAGS) mm.userfault?.remove?.(vma, start, end);
       (vma.file as ShmemFile).punch(mm.frames, vma.pgoffOf(start), vma.pgoffOf(end));
+      mm.lock.read(); // madvise_remove drops mmap_lock around vfs_fallocate and takes it again
       return vma;
     }
     case U.MADV_COLLAPSE: {

@@ -122,7 +122,8 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
   if (!vma) throw new Errno('EFAULT', 'no VMA at old address');
   // shrinking (or keeping the size) only unmaps the tail, even past the VMA's end
   if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && newLen <= oldLen) {
-    if (newLen < oldLen) doMunmap(mm, addr + newLen, addr + oldLen);
+    // the tail goes through do_vmi_munmap with unlock set: mmap_lock is downgraded, as munmap's
+    if (newLen < oldLen && doMunmap(mm, addr + newLen, addr + oldLen)) mm.lock.downgrade();
     return addr;
   }
   if (oldLen === 0) {
