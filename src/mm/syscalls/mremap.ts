@@ -3,7 +3,7 @@
 // the fragmentation mremap_vma_merge exists to undo.
 import type { Mm } from '../mm.js';
 import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
-import { VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
+import { VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
 
@@ -75,11 +75,11 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
     });
   }
   if (dontUnmap) {
-    // the old range stays mapped, empty, and is no longer charged (VM_ACCOUNT goes)
+    // the old range stays mapped and empty, its VMA neither split nor re-flagged (recorded on
+    // 6.18: it still merges with a new accountable mapping); a VMA moved whole drops its
+    // anon_vma links (dontunmap_complete's unlink_anon_vmas), so it merges like a fresh one
     const old = mm.vmas.find(from)!;
-    mm.modifyRange(old, from, from + oldLen, (q) => {
-      q.flags &= ~VM_ACCOUNT;
-    });
+    if (old !== moved && old.start === from && old.end === from + oldLen) old.anonVma = null;
   } else {
     doMunmap(mm, from, from + oldLen);
   }
@@ -139,7 +139,6 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     throw new Errno('EFAULT', 'old range spans VMAs');
   }
   if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
-  if (flags & MREMAP_DONTUNMAP && (vma.file || vma.flags & VM_SHARED)) throw new Errno('EINVAL');
 
   if (flags & MREMAP_FIXED) {
     // mremap_to: clear the target, trim the source to size, then move
