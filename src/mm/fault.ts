@@ -209,6 +209,9 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   if (vma.isShared || !write) {
     mm.frames.get(page);
     mm.installPte(addr, page, mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0);
+    // fault_dirty_shared_page drops mmap_lock for writeback throttling when the fault may retry;
+    // of the faults holding mmap_lock only GUP's (MADV_POPULATE_WRITE) take it back to go on
+    if (write && vma.isShared && mm.lock.faultMode === 'gup') mm.lock.relock();
     if (!write && !(vma.flags & VM_UFFD_FLAGS)) faultAround(mm, vma, file, addr);
     return FAULT_RETRY;
   }

@@ -109,13 +109,20 @@ function reserveHugePages(mm: Mm, file: ShmemFile, offset: number, len: number):
  * 'mmap' writes only private writable memory, as populate_vma_page_range does.
  */
 export function populateRange(mm: Mm, start: number, end: number, write: boolean | 'mmap'): number {
-  for (let a = start; a < end; a += PAGE_SIZE) {
-    const v = mm.vmas.find(a);
-    if (!v) return a;
-    const w = write === 'mmap' ? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE : write;
-    if (resolvePage(mm, a, w, true, true) < 0) return a; // GUP, under the caller's mmap_lock
+  const relocks = mm.lock.gupRelocks;
+  try {
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const v = mm.vmas.find(a);
+      if (!v) return a;
+      const w = write === 'mmap' ? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE : write;
+      if (resolvePage(mm, a, w, true, true) < 0) return a; // GUP, under the caller's mmap_lock
+    }
+    return end;
+  } finally {
+    // a GUP that lost mmap_lock on the way ends with one more take (recorded: 2 + n reads for
+    // MADV_POPULATE_WRITE of n new shared pages, 1 when none was new)
+    if (mm.lock.gupRelocks !== relocks) mm.lock.relock();
   }
-  return end;
 }
 
 export function sysMmap(
