@@ -43,12 +43,9 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
   // may need its anon_vma first. Overlapping ranges are not refused: the pages meet EEXIST.
   const dstVma = mm.vmas.find(dst);
   const srcVma = mm.vmas.find(src);
-  // uffd_lock_vma prepares each private VMA's anon_vma as it locks it, before any check
-  // uffd_lock_vma falls back to mmap_lock for a missing destination VMA or one needing its
-  // anon_vma; the source is then tried under its per-VMA lock, and a missing one costs another
+  // uffd_lock_vma prepares the destination's anon_vma as it locks it, before any check, falling back to mmap_lock for a missing destination VMA or one needing its anon_vma; the source is then tried under its per-VMA lock, and a missing one costs another
   // pass under mmap_lock (find_vmas_mm_locked)
-  let prepared = false;
-  for (const v of [dstVma, srcVma]) if (v && v.isAnonymous && !v.isShared && mm.anonVmaPrepare(v)) prepared = true;
+  const prepared = dstVma !== null && dstVma.isAnonymous && !dstVma.isShared && mm.anonVmaPrepare(dstVma);
   if (prepared || !dstVma) mm.lock.read();
   else mm.lock.vma();
   if (dstVma && !srcVma) mm.lock.read();
