@@ -43,8 +43,10 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
   // may need its anon_vma first. Overlapping ranges are not refused: the pages meet EEXIST.
   const dstVma = mm.vmas.find(dst);
   const srcVma = mm.vmas.find(src);
-  // uffd_lock_vma prepares the destination's anon_vma as it locks it, before any check, falling back to mmap_lock for a missing destination VMA or one needing its anon_vma; the source is then tried under its per-VMA lock, and a missing one costs another
-  // pass under mmap_lock (find_vmas_mm_locked)
+  // uffd_lock_vma prepares the destination's anon_vma as it locks it, before any check, falling
+  // back to mmap_lock for a missing destination VMA or one needing its anon_vma; the source is
+  // then tried under its per-VMA lock, and a missing one costs another pass under mmap_lock
+  // (find_vmas_mm_locked)
   const prepared = dstVma !== null && dstVma.isAnonymous && !dstVma.isShared && mm.anonVmaPrepare(dstVma);
   if (prepared || !dstVma) mm.lock.read();
   else mm.lock.vma();
