@@ -96,6 +96,9 @@ function moveVmas(mm: Mm, addr: number, len: number, newAddr: number): number {
   doMunmap(mm, newAddr, newAddr + len);
   for (const [s, e] of pieces) {
     const v = mm.vmas.find(s)!;
+    // vma_multi_allowed: a userfaultfd-armed VMA cannot take part (the REMAP event would need
+    // mmap_lock dropped). The VMAs before it stay moved: the kernel does not undo them.
+    if (v.flags & VM_UFFD_FLAGS) throw new Errno('EFAULT', 'userfaultfd-armed VMA in a multi-VMA move');
     moveVma(mm, v, s, e - s, e - s, newAddr + (s - addr), false);
   }
   return newAddr;
