@@ -25,8 +25,8 @@ export interface UserfaultHook {
   fault(vma: Vma, addr: number, reason: number, write: boolean, kernel: boolean): number;
   /** munmap of [start, end) (UFFD_EVENT_UNMAP). */
   unmap?(start: number, end: number): void;
-  /** MADV_DONTNEED/REMOVE of [start, end) in a registered VMA (UFFD_EVENT_REMOVE). */
-  remove?(vma: Vma, start: number, end: number): void;
+  /** MADV_DONTNEED/FREE/REMOVE of [start, end) in a registered VMA: true when UFFD_EVENT_REMOVE went out. */
+  remove?(vma: Vma, start: number, end: number): boolean;
   /** mremap moved [from, from + len) to `to` (UFFD_EVENT_REMAP); returns whether `moved` keeps its registration. */
   remap?(moved: Vma, from: number, to: number, len: number): boolean;
 }

@@ -134,17 +134,21 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
         end = Math.floor(end / U.PMD_SIZE) * U.PMD_SIZE;
         if (end <= start) return vma;
       }
-      if (vma.flags & VM_UFFD_FLAGS) mm.userfault?.remove?.(vma, start, end);
+      if (uffdRemove(mm, vma, start, end)) mm.lock.read();
       mm.zapRange(start, end, false);
       return vma;
     case U.MADV_FREE:
-      if (vma.file || vma.flags & VM_SHARED || vma.flags & VM_LOCKED) return new Errno('EINVAL');
+      if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return new Errno('EINVAL');
+      // madvise_dontneed_free tells userfaultfd (UFFD_EVENT_REMOVE) before madvise_free_single_vma
+      // refuses memory that is not anonymous
+      if (uffdRemove(mm, vma, start, end)) mm.lock.read();
+      if (vma.file || vma.flags & VM_SHARED) return new Errno('EINVAL');
       lazyFree(mm, start, end);
       return vma;
     case U.MADV_REMOVE: {
       if (vma.flags & VM_LOCKED || !vma.file) return new Errno('EINVAL');
       if (!(vma.flags & VM_SHARED)) return new Errno('EACCES');
-      if (vma.flags & VM_UFFD_FLAGS) mm.userfault?.remove?.(vma, start, end);
+      uffdRemove(mm, vma, start, end); // the lock it may drop is dropped for fallocate anyway
       (vma.file as ShmemFile).punch(mm.frames, vma.pgoffOf(start), vma.pgoffOf(end));
       mm.lock.read(); // madvise_remove drops mmap_lock around vfs_fallocate and takes it again
       return vma;
@@ -191,6 +195,14 @@ function lazyFree(mm: Mm, start: number, end: number): void {
       mm.tlb.gather(1); // the dirty bit is cleared: the entry is flushed
     }
   });
+}
+
+/**
+ * userfaultfd_remove: UFFD_EVENT_REMOVE for a registered range. True when the event went out, in
+ * which case mmap_lock was dropped while the monitor was told, and madvise takes it back.
+ */
+function uffdRemove(mm: Mm, vma: Vma, start: number, end: number): boolean {
+  return (vma.flags & VM_UFFD_FLAGS) !== 0 && (mm.userfault?.remove?.(vma, start, end) ?? false);
 }
 
 /** MADV_GUARD_INSTALL: zap what is there and leave a guard marker in every PTE. */

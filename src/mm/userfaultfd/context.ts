@@ -104,9 +104,11 @@ export class UffdLayer implements UserfaultHook {
   }
 
   /** userfaultfd_remove: MADV_DONTNEED/REMOVE of a registered range. */
-  remove(vma: Vma, start: number, end: number): void {
+  remove(vma: Vma, start: number, end: number): boolean {
     const ctx = vma.uffd as UffdContext;
-    if (ctx.has(UFFD_FEATURE_EVENT_REMOVE)) ctx.send({ event: UFFD_EVENT_REMOVE, start, end });
+    if (!ctx.has(UFFD_FEATURE_EVENT_REMOVE)) return false;
+    ctx.send({ event: UFFD_EVENT_REMOVE, start, end });
+    return true;
   }
 
   /** userfaultfd_unmap_prep/complete: one UNMAP per context with VMAs in the range. */
