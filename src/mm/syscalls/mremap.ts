@@ -87,7 +87,7 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
 }
 
 /** mremap of a range made of several VMAs to newAddr: each piece moves, gaps stay gaps. */
-function moveVmas(mm: Mm, addr: number, len: number, newAddr: number): number {
+function moveVmas(mm: Mm, addr: number, len: number, newAddr: number, dontUnmap: boolean): number {
   const pieces = mm.vmas.overlapping(addr, addr + len).map((v) => [Math.max(v.start, addr), Math.min(v.end, addr + len)] as const);
   for (const [s] of pieces) {
     const v = mm.vmas.find(s)!;
@@ -99,7 +99,7 @@ function moveVmas(mm: Mm, addr: number, len: number, newAddr: number): number {
     // vma_multi_allowed: a userfaultfd-armed VMA cannot take part (the REMAP event would need
     // mmap_lock dropped). The VMAs before it stay moved: the kernel does not undo them.
     if (v.flags & VM_UFFD_FLAGS) throw new Errno('EFAULT', 'userfaultfd-armed VMA in a multi-VMA move');
-    moveVma(mm, v, s, e - s, e - s, newAddr + (s - addr), false);
+    moveVma(mm, v, s, e - s, e - s, newAddr + (s - addr), dontUnmap);
   }
   return newAddr;
 }
@@ -138,7 +138,8 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
   const span = flags & MREMAP_FIXED ? Math.min(oldLen, newLen) : oldLen;
   if (addr + span > vma.end) {
     // Linux 6.17+ moves a range of several VMAs (gaps kept) when it only moves, not resizes
-    if (flags & MREMAP_FIXED && oldLen === newLen && !(flags & MREMAP_DONTUNMAP)) return moveVmas(mm, addr, oldLen, newAddr);
+    // (MREMAP_DONTUNMAP too: each piece then leaves its old range mapped and empty)
+    if (flags & MREMAP_FIXED && oldLen === newLen) return moveVmas(mm, addr, oldLen, newAddr, (flags & MREMAP_DONTUNMAP) !== 0);
     throw new Errno('EFAULT', 'old range spans VMAs');
   }
   if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
