@@ -121,7 +121,8 @@ function apply(proc: Process, model: PageModel[], o: Op): void {
         proc.mremap(addr(s), n * P, n * P, U.MREMAP_MAYMOVE | U.MREMAP_FIXED, addr(to));
         const moved = before.slice(s, e);
         for (let i = s; i < e; i++) model[i] = { mapped: false, writable: false, guard: false, byte: 0 };
-        for (let i = 0; i < n; i++) model[to + i] = { ...moved[i] };
+        // each source VMA moves on its own: what lies opposite a gap of the source stays
+        for (let i = 0; i < n; i++) if (moved[i].mapped) model[to + i] = { ...moved[i] };
         return;
       }
     }

@@ -86,19 +86,21 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
   return to;
 }
 
-/** mremap of a range made of several VMAs to newAddr: each piece moves, gaps stay gaps. */
+/** mremap of a range made of several VMAs to newAddr (remap_move): each piece moves on its own. */
 function moveVmas(mm: Mm, addr: number, len: number, newAddr: number, dontUnmap: boolean): number {
   const pieces = mm.vmas.overlapping(addr, addr + len).map((v) => [Math.max(v.start, addr), Math.min(v.end, addr + len)] as const);
   for (const [s] of pieces) {
     const v = mm.vmas.find(s)!;
     if (v.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
   }
-  doMunmap(mm, newAddr, newAddr + len);
+  // each VMA is moved as its own MREMAP_FIXED: only its target is cleared, so what is mapped
+  // opposite a gap of the source stays (recorded in mremap-multi-dontunmap)
   for (const [s, e] of pieces) {
     const v = mm.vmas.find(s)!;
     // vma_multi_allowed: a userfaultfd-armed VMA cannot take part (the REMAP event would need
     // mmap_lock dropped). The VMAs before it stay moved: the kernel does not undo them.
     if (v.flags & VM_UFFD_FLAGS) throw new Errno('EFAULT', 'userfaultfd-armed VMA in a multi-VMA move');
+    doMunmap(mm, newAddr + (s - addr), newAddr + (e - addr));
     moveVma(mm, v, s, e - s, e - s, newAddr + (s - addr), dontUnmap);
   }
   return newAddr;
