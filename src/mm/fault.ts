@@ -7,7 +7,7 @@ import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '.
 import type { ShmemFile } from './shmem.js';
 import { thpFaultEligible } from './thp.js';
 import { HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
-import { VM_EXEC, VM_READ, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+import { VM_EXEC, VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
 /** Fault outcomes: resolvePage returns a frame (> 0) or one of these. */
 export const FAULT_SEGV_MAPERR = -1;
@@ -196,6 +196,15 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   // do_cow_fault starts with vmf_anon_prepare: under the per-VMA lock it trylocks mmap_lock for
   // reading to set up the anon_vma, before the file is even asked for the page
   if (write && !vma.isShared && mm.anonVmaPrepare(vma)) mm.lock.read();
+  if (!write && !(vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR))) {
+    // do_read_fault maps the cached neighbours first, the faulting page too when it is cached,
+    // and only then asks the file (so a fault ending in SIGBUS still maps the neighbours)
+    faultAround(mm, vma, file, addr);
+    if (mm.pt.pte(addr) > 0) {
+      mm.faults.file++;
+      return FAULT_RETRY;
+    }
+  }
   const pgoff = vma.pgoffOf(addr);
   if (pgoff * 4096 >= file.size) {
     mm.faults.sigbus++;
@@ -212,7 +221,6 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     // fault_dirty_shared_page drops mmap_lock for writeback throttling when the fault may retry;
     // of the faults holding mmap_lock only GUP's (MADV_POPULATE_WRITE) take it back to go on
     if (write && vma.isShared && mm.lock.faultMode === 'gup') mm.lock.relock();
-    if (!write && !(vma.flags & VM_UFFD_FLAGS)) faultAround(mm, vma, file, addr);
     return FAULT_RETRY;
   }
   const copy = mm.frames.alloc(FRAME_ANON);
@@ -268,14 +276,15 @@ const FAULT_AROUND_BYTES = 64 * 1024;
 
 /**
  * do_fault_around / filemap_map_pages: map the pages of the 64 KiB window around addr that are
- * already in the page cache and not yet mapped. Not in userfaultfd-registered VMAs
- * (uffd_disable_fault_around), where every missing page must reach the monitor.
+ * already in the page cache and not yet mapped. Not in VMAs registered for uffd-wp or minor
+ * faults (uffd_disable_fault_around), where every such page must reach the monitor; missing
+ * mode keeps it, since fault-around maps only pages that are there.
  */
 function faultAround(mm: Mm, vma: Vma, file: ShmemFile, addr: number): void {
   const lo = Math.max(vma.start, Math.floor(addr / FAULT_AROUND_BYTES) * FAULT_AROUND_BYTES);
   const hi = Math.min(vma.end, lo + FAULT_AROUND_BYTES);
   for (let a = lo; a < hi; a += 4096) {
-    if (a === addr || mm.pt.pte(a) !== 0) continue;
+    if (mm.pt.pte(a) !== 0) continue;
     const e = mm.pt.pmd(a);
     if (e && e.huge !== 0) continue;
     const pfn = file.pages.get(vma.pgoffOf(a));

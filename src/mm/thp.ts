@@ -5,7 +5,7 @@ import { FRAME_ANON, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { PTE_NONE, PTEF_UFFD_WP } from './page-table.js';
 import { ErrnoName, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
-import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
+import { VM_HUGEPAGE, VM_HUGETLB, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
 
 /** Whether the VMA has room for at least one aligned 2 MiB block (thp_vma_suitable_order). */
 export function vmaHasHugeBlock(vma: Vma): boolean {
@@ -76,6 +76,12 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
 
 /** MADV_COLLAPSE over [start, end) of one VMA. Returns the last failure, as madvise_collapse does. */
 export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): CollapseResult {
+  if (vma.file && !(vma.flags & VM_HUGETLB) && vmaHasHugeBlock(vma)) {
+    // shmem: forced collapse is allowed, but page-cache THPs are not modelled, so only a range
+    // holding no whole block (where Linux does nothing) answers as Linux does; a block is EINVAL
+    const hs = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
+    return hs === Math.floor(end / PMD_SIZE) * PMD_SIZE ? null : 'EINVAL';
+  }
   if (!thpAllowed(mm, vma, true) || !vmaHasHugeBlock(vma)) return 'EINVAL';
   // __thp_vma_allowable_orders allows no order to an anonymous VMA without an anon_vma outside
   // a page fault (or smaps): collapsing a VMA that never had a page is EINVAL
