@@ -64,7 +64,7 @@ function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode:
   // refused fill leaves it with one (which later decides whether the VMA can merge)
   // uffd_lock_vma: the per-VMA lock, or mmap_lock for reading when there is no VMA there or it
   // needs its anon_vma
-  if (!vma || (vma.isAnonymous && !vma.isShared && mm.anonVmaPrepare(vma))) mm.lock.read();
+  if (!vma || (!vma.isShared && mm.anonVmaPrepare(vma))) mm.lock.read();
   else mm.lock.vma();
   // validate_dst_vma: one VMA must cover the range, and it must be registered
   if (!vma || start + len > vma.end || !vma.uffd) throw new UffdError('ENOENT', -2, 'range not registered');

@@ -47,7 +47,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
   // back to mmap_lock for a missing destination VMA or one needing its anon_vma; the source is
   // then tried under its per-VMA lock, and a missing one costs another pass under mmap_lock
   // (find_vmas_mm_locked)
-  const prepared = dstVma !== null && dstVma.isAnonymous && !dstVma.isShared && mm.anonVmaPrepare(dstVma);
+  const prepared = dstVma !== null && !dstVma.isShared && mm.anonVmaPrepare(dstVma);
   if (prepared || !dstVma) mm.lock.read();
   else mm.lock.vma();
   if (dstVma && !srcVma) mm.lock.read();
