@@ -211,8 +211,8 @@ export class Mm {
   }
 
   /**
-   * Map the zero page into every PTE of [start, end) that is none or a uffd-wp marker, PMD by PMD;
-   * stops at the first PTE that holds anything else, or at a PMD mapping. Returns the bytes done.
+   * Map the zero page into every PTE of [start, end) that is none, PMD by PMD; stops at the first
+   * PTE that holds anything, a marker included, or at a PMD mapping. Returns the bytes done.
    */
   fillZeroPtes(start: number, end: number): number {
     let a = start;
@@ -226,8 +226,8 @@ export class Mm {
       let i = (a - e.base) / 4096;
       for (; a < stop; a += 4096, i++) {
         const v = t[i];
-        if (v !== PTE_NONE && v !== PTE_WP_MARKER) break;
-        if (v === PTE_NONE) e.used++;
+        if (v !== PTE_NONE) break; // mfill_atomic_pte_zeropage: only a truly empty PTE
+        e.used++;
         t[i] = ZERO_PFN;
         f[i] = 0;
       }

@@ -6,7 +6,7 @@ import { readUser } from '../access.js';
 import { hugetlbAlloc, resolvePage } from '../fault.js';
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
-import { HUGE_ZERO, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
+import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
 import { thpAllowed } from '../thp.js';
 import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
@@ -36,9 +36,12 @@ const MODES: Record<Kind, number> = {
   poison: UFFDIO_POISON_MODE_DONTWAKE,
 };
 
-/** A PTE that mfill may fill: none, or a uffd-wp marker (pte_none_mostly). */
+/**
+ * A PTE that COPY and CONTINUE may fill (mfill_atomic_install_pte's pte_none_mostly): none, or
+ * any marker — a guard or poison marker is overwritten. ZEROPAGE and POISON want it truly none.
+ */
 function fillable(v: number): boolean {
-  return v === PTE_NONE || v === PTE_WP_MARKER;
+  return v === PTE_NONE || v === PTE_WP_MARKER || v === PTE_GUARD || v === PTE_POISON;
 }
 
 /** The outcome as the ioctl reports it: all done, or an error with the progress field. */
@@ -97,7 +100,7 @@ export function uffdZeropage(ctx: UffdContext, start: number, len: number, mode 
       done += PMD_SIZE;
       continue;
     }
-    if ((e && e.huge !== 0) || !fillable(mm.pt.pte(a))) {
+    if ((e && e.huge !== 0) || mm.pt.pte(a) !== PTE_NONE) {
       err = 'EEXIST';
       break;
     }
@@ -206,7 +209,7 @@ export function uffdPoison(ctx: UffdContext, start: number, len: number, mode = 
   while (done < len) {
     const a = start + done;
     const e = mm.pt.pmd(a);
-    if ((e && e.huge !== 0) || !fillable(mm.pt.pte(a))) {
+    if ((e && e.huge !== 0) || mm.pt.pte(a) !== PTE_NONE) {
       err = 'EEXIST';
       break;
     }
