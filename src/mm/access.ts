@@ -38,21 +38,38 @@ export interface AccessResult {
   faultAddr: number;
 }
 
-/** Copy len bytes of user memory at addr into out (at outOff). */
-export function readUser(mm: Mm, addr: number, out: Uint8Array, outOff: number, len: number, kernel: boolean): AccessResult {
+/**
+ * Walk [addr, addr + len) page by page, faulting each page in for the access, and hand each piece
+ * (its frame, offset in the page, offset in the range, length) to `piece`.
+ */
+function eachPage(
+  mm: Mm,
+  addr: number,
+  len: number,
+  write: boolean,
+  kernel: boolean,
+  piece: (pfn: number, off: number, at: number, n: number) => void,
+): AccessResult {
   let done = 0;
-  const frames = mm.frames;
   while (done < len) {
     const a = addr + done;
     const off = a % PAGE_SIZE;
     const n = Math.min(len - done, PAGE_SIZE - off);
-    const pfn = resolvePage(mm, a, false, kernel);
+    const pfn = resolvePage(mm, a, write, kernel);
     if (pfn < 0) return { done, fault: pfn, faultAddr: a };
-    if (pfn === ZERO_PFN) out.fill(0, outOff + done, outOff + done + n);
-    else frames.read(pfn, off, out, outOff + done, n);
+    piece(pfn, off, done, n);
     done += n;
   }
   return { done, fault: 0, faultAddr: 0 };
+}
+
+/** Copy len bytes of user memory at addr into out (at outOff). */
+export function readUser(mm: Mm, addr: number, out: Uint8Array, outOff: number, len: number, kernel: boolean): AccessResult {
+  const frames = mm.frames;
+  return eachPage(mm, addr, len, false, kernel, (pfn, off, at, n) => {
+    if (pfn === ZERO_PFN) out.fill(0, outOff + at, outOff + at + n);
+    else frames.read(pfn, off, out, outOff + at, n);
+  });
 }
 
 /** Store len bytes from src (at srcOff) into user memory at addr; src null stores `byte` instead. */
@@ -65,18 +82,10 @@ export function writeUser(
   byte: number,
   kernel: boolean,
 ): AccessResult {
-  let done = 0;
   const frames = mm.frames;
-  while (done < len) {
-    const a = addr + done;
-    const off = a % PAGE_SIZE;
-    const n = Math.min(len - done, PAGE_SIZE - off);
-    const pfn = resolvePage(mm, a, true, kernel);
-    if (pfn < 0) return { done, fault: pfn, faultAddr: a };
+  return eachPage(mm, addr, len, true, kernel, (pfn, off, at, n) => {
     // a page that is still all zeroes stays byte-less while zeroes are stored into it
-    if (src) frames.write(pfn, off, src, srcOff + done, n);
+    if (src) frames.write(pfn, off, src, srcOff + at, n);
     else frames.fill(pfn, off, n, byte);
-    done += n;
-  }
-  return { done, fault: 0, faultAddr: 0 };
+  });
 }
