@@ -9,6 +9,8 @@ import { VM_HUGEPAGE, VM_HUGETLB, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type V
 
 /** Whether the VMA has room for at least one aligned 2 MiB block (thp_vma_suitable_order). */
 export function vmaHasHugeBlock(vma: Vma): boolean {
+  // thp_vma_suitable_order: a file VMA's offset in the file must line up with its address too
+  if (vma.file && (vma.start / 4096 - vma.pgoff) % HPAGE_PMD_NR !== 0) return false;
   return Math.ceil(vma.start / PMD_SIZE) * PMD_SIZE + PMD_SIZE <= vma.end;
 }
 
@@ -76,7 +78,7 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
 
 /** MADV_COLLAPSE over [start, end) of one VMA. Returns the last failure, as madvise_collapse does. */
 export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): CollapseResult {
-  if (vma.file && !(vma.flags & VM_HUGETLB) && vmaHasHugeBlock(vma)) {
+  if (vma.file && !(vma.flags & (VM_HUGETLB | VM_NOHUGEPAGE)) && vmaHasHugeBlock(vma)) {
     // shmem: forced collapse is allowed, but page-cache THPs are not modelled, so only a range
     // holding no whole block (where Linux does nothing) answers as Linux does; a block is EINVAL
     const hs = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
