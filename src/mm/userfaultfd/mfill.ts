@@ -104,7 +104,9 @@ export function uffdZeropage(ctx: UffdContext, start: number, len: number, mode 
       err = 'EEXIST';
       break;
     }
-    const file = vma.file as ShmemFile | null;
+    // mfill_atomic_pte: a MAP_PRIVATE shmem hole is filled with anonymous memory (or the zero
+    // page), never the page cache; only shared mappings fill the file
+    const file = vma.isShared ? (vma.file as ShmemFile | null) : null;
     if (!file && !huge) {
       // anonymous zero pages, a PMD's worth at a time
       done += mm.fillZeroPtes(a, start + len);
@@ -150,7 +152,7 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
       err = 'EFAULT';
       break;
     }
-    const file = vma.file as ShmemFile | null;
+    const file = vma.isShared ? (vma.file as ShmemFile | null) : null; // as in uffdZeropage
     let pfn: number;
     if (file) {
       const pgoff = vma.pgoffOf(a);
