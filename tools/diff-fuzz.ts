@@ -82,7 +82,17 @@ function scenario(): string {
 let bad = 0;
 for (let n = 0; n < count; n++) {
   const s = scenario();
-  const real = execFileSync('tools/bin/recorder', { input: s, encoding: 'utf8' }).split('\n').slice(1);
+  let realOut: string;
+  try {
+    realOut = execFileSync('tools/bin/recorder', { input: s, encoding: 'utf8' });
+  } catch (e) {
+    // the recorder itself died (a signal its handlers do not catch): keep the case, go on
+    writeFileSync(`/tmp/fuzz/crash-${n}.txt`, s);
+    console.log(`case ${n}: recorder failed (${(e as { signal?: string }).signal ?? 'exit'}), kept in /tmp/fuzz/crash-${n}.txt`);
+    bad++;
+    continue;
+  }
+  const real = realOut.split('\n').slice(1);
   const sim = runScenario(s).split('\n').slice(1);
   const i = real.findIndex((l, k) => l !== sim[k]);
   if (process.env.FUZZ_KEEP) writeFileSync(`/tmp/fuzz/all-${n}.out`, real.join('\n'));

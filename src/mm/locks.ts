@@ -28,14 +28,10 @@ export class MmapLock {
     this.since.read++;
   }
 
-  /** GUP faults that dropped mmap_lock and took it back (see fileFault), since reset. */
-  gupRelocks = 0;
-
   /** mmap_lock taken back for reading after a fault dropped it, counted even under GUP. */
   relock(): void {
     this.total.read++;
     this.since.read++;
-    if (this.faultMode === 'gup') this.gupRelocks++;
   }
 
   /** mmap_write_downgrade: traced as a read acquisition. */

@@ -78,18 +78,17 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
 
 /** MADV_COLLAPSE over [start, end) of one VMA. Returns the last failure, as madvise_collapse does. */
 export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): CollapseResult {
+  const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
+  const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
   if (vma.file && !(vma.flags & (VM_HUGETLB | VM_NOHUGEPAGE)) && vmaHasHugeBlock(vma)) {
     // shmem: forced collapse is allowed, but page-cache THPs are not modelled, so only a range
     // holding no whole block (where Linux does nothing) answers as Linux does; a block is EINVAL
-    const hs = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
-    return hs === Math.floor(end / PMD_SIZE) * PMD_SIZE ? null : 'EINVAL';
+    return hstart === hend ? null : 'EINVAL';
   }
   if (!thpAllowed(mm, vma, true) || !vmaHasHugeBlock(vma)) return 'EINVAL';
   // __thp_vma_allowable_orders allows no order to an anonymous VMA without an anon_vma outside
   // a page fault (or smaps): collapsing a VMA that never had a page is EINVAL
   if (vma.isAnonymous && !vma.anonVma) return 'EINVAL';
-  const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
-  const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
   // madvise_collapse compares the blocks it collapsed with (hend - hstart) >> PMD_SHIFT in
   // unsigned arithmetic: a range inside one block that does not start on its boundary makes
   // hstart > hend, the count wraps, and the call fails with EINVAL having done nothing (an

@@ -71,7 +71,7 @@ export class VmaTree {
     else this.head = v;
     if (next) next.prev = v;
     else this.tail = v;
-    this.tree.set(v.start, v, v.end);
+    this.tree.set(v.start, v);
     this.index.add(v, v.start, v.end);
     this.onChange?.(v.start, v.end);
     this.setGap(v.start, prev ? prev.end : 0);
@@ -100,7 +100,7 @@ export class VmaTree {
     if (start < v.start) this.index.add(v, start, v.start);
     else this.index.clear(v, v.start, start);
     v.start = start;
-    this.tree.set(start, v, v.end);
+    this.tree.set(start, v);
     this.setGap(start, v.prev ? v.prev.end : 0);
   }
 
@@ -110,7 +110,6 @@ export class VmaTree {
     if (end > v.end) this.index.add(v, v.end, end);
     else this.index.clear(v, end, v.end);
     v.end = end;
-    this.tree.setAux(v.start, end);
     this.setGap(v.next ? v.next.start : TOP, end);
   }
 

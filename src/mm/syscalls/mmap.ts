@@ -109,7 +109,8 @@ function reserveHugePages(mm: Mm, file: ShmemFile, offset: number, len: number):
  * 'mmap' writes only private writable memory, as populate_vma_page_range does.
  */
 export function populateRange(mm: Mm, start: number, end: number, write: boolean | 'mmap'): number {
-  const relocks = mm.lock.gupRelocks;
+  // under GUP only relock() counts, so any read counted meanwhile is a lock the GUP lost
+  const reads = mm.lock.total.read;
   try {
     for (let a = start; a < end; a += PAGE_SIZE) {
       const v = mm.vmas.find(a);
@@ -121,7 +122,7 @@ export function populateRange(mm: Mm, start: number, end: number, write: boolean
   } finally {
     // a GUP that lost mmap_lock on the way ends with one more take (recorded: 2 + n reads for
     // MADV_POPULATE_WRITE of n new shared pages, 1 when none was new)
-    if (mm.lock.gupRelocks !== relocks) mm.lock.relock();
+    if (mm.lock.total.read !== reads) mm.lock.relock();
   }
 }
 
