@@ -81,8 +81,16 @@ static void run_op(char **tok, int nt) {
   } else if (!strcmp(op, "punch")) {
     ok_or_err(fallocate(memfd_of(ARG(1)), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, num(ARG(2)), num(ARG(3))));
   } else if (!strcmp(op, "pwrite")) {
-    memset(page_buf, (int)num(ARG(4)), num(ARG(3)));
-    long r = pwrite(memfd_of(ARG(1)), page_buf, num(ARG(3)), num(ARG(2)));
+    /* LEN may exceed page_buf: write it a buffer at a time */
+    long len = (long)num(ARG(3)), off = (long)num(ARG(2)), r = 0;
+    memset(page_buf, (int)num(ARG(4)), len < (long)sizeof page_buf ? len : (long)sizeof page_buf);
+    while (r < len) {
+      long n = len - r < (long)sizeof page_buf ? len - r : (long)sizeof page_buf;
+      long w = pwrite(memfd_of(ARG(1)), page_buf, n, off + r);
+      if (w < 0) { if (r == 0) r = -1; break; }
+      r += w;
+      if (w < n) break;
+    }
     if (r < 0) printf(" err %s", ename(errno)); else printf(" ok %ld", r);
   } else if (!strcmp(op, "uffd")) {
     unsigned long long feat = 0;
