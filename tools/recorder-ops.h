@@ -4,7 +4,13 @@ static const struct { const char *name; int advice; } ADVICE[] = {
     {"dontneed", MADV_DONTNEED}, {"free", MADV_FREE}, {"hugepage", MADV_HUGEPAGE},
     {"nohugepage", MADV_NOHUGEPAGE}, {"collapse", ADV_COLLAPSE}, {"guard_install", ADV_GUARD_INSTALL},
     {"guard_remove", ADV_GUARD_REMOVE}, {"populate_read", ADV_POPULATE_READ},
-    {"populate_write", ADV_POPULATE_WRITE}, {"remove", MADV_REMOVE}, {"willneed", MADV_WILLNEED}};
+    {"populate_write", ADV_POPULATE_WRITE}, {"remove", MADV_REMOVE}, {"willneed", MADV_WILLNEED},
+    // advice that only changes VmFlags (beyond the shared runner's list)
+    {"normal", MADV_NORMAL}, {"random", MADV_RANDOM}, {"sequential", MADV_SEQUENTIAL},
+    {"dontfork", MADV_DONTFORK}, {"dofork", MADV_DOFORK}, {"dontdump", MADV_DONTDUMP},
+    {"dodump", MADV_DODUMP}, {"wipeonfork", MADV_WIPEONFORK}, {"keeponfork", MADV_KEEPONFORK},
+    {"mergeable", MADV_MERGEABLE}, {"unmergeable", MADV_UNMERGEABLE}, {"cold", MADV_COLD},
+    {"pageout", MADV_PAGEOUT}};
 
 static const struct { const char *name; unsigned long long bit; } FEATURES[] = {
     {"pagefault_flag_wp", UFFD_FEATURE_PAGEFAULT_FLAG_WP}, {"event_fork", UFFD_FEATURE_EVENT_FORK},

@@ -130,7 +130,7 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     // the huge paths prepare the anon_vma even for the huge zero page
     if (mm.anonVmaPrepare(vma)) mm.lock.read();
     else mm.lock.vma();
-    if (!write && mm.kernel.settings.thpUseZeroPage) {
+    if (!write && mm.kernel.settings.thpUseZeroPage && mm.kernel.settings.readFaultZeroPage) {
       mm.kernel.useHugeZero();
       mm.installHugePmd(addr, HUGE_ZERO);
       mm.faults.hugeZero++;
@@ -141,16 +141,17 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     mm.faults.thp++;
     return FAULT_RETRY;
   }
-  if (!write) {
+  // a uffd-wp marker stays as the new entry's wp bit (do_anonymous_page's vmf_orig_pte_uffd_wp)
+  const wpBit = mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0;
+  if (!write && mm.kernel.settings.readFaultZeroPage) {
     mm.lock.vma();
-    // a uffd-wp marker stays as the zero page's wp bit
-    mm.installPte(addr, ZERO_PFN, mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0);
+    mm.installPte(addr, ZERO_PFN, wpBit);
     mm.faults.zero++;
     return FAULT_RETRY;
   }
   if (mm.anonVmaPrepare(vma)) mm.lock.read();
   else mm.lock.vma();
-  mm.installPte(addr, mm.frames.alloc(FRAME_ANON));
+  mm.installPte(addr, mm.frames.alloc(FRAME_ANON), write ? 0 : wpBit);
   mm.faults.anon++;
   return FAULT_RETRY;
 }

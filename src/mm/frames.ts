@@ -12,7 +12,9 @@ export const ZERO_PFN = 1;
 
 export const FRAME_ANON = 1; // belongs to anonymous memory (else page cache)
 export const FRAME_LAZYFREE = 2; // MADV_FREE'd and clean since
-export const FRAME_THP = 4; // part of a PMD-mapped compound page
+// a subpage of a large (THP) folio: set at allocation, kept when the PMD mapping is split (the
+// folio stays compound, PTE-mapped), cleared only when the folio itself is split (split_folio)
+export const FRAME_THP = 4;
 const FRAME_DATA = 0x80; // holds bytes in its slab
 
 const SLAB_SHIFT = 8;
@@ -134,6 +136,16 @@ export class FrameTable {
   /** Whether the frame holds bytes (else it reads as zeroes). */
   hasData(pfn: number): boolean {
     return (this.fflags[pfn] & FRAME_DATA) !== 0;
+  }
+
+  /** Whether the frame reads as all zeroes (pages_identical with the zero page). */
+  isZero(pfn: number): boolean {
+    if (!(this.fflags[pfn] & FRAME_DATA)) return true;
+    const slab = this.slabs[pfn >> SLAB_SHIFT]!;
+    const at = FrameTable.offset(pfn);
+    const words = new Float64Array(slab.buffer, slab.byteOffset + at, PAGE_SIZE / 8);
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+    return true;
   }
 
   /** The slab holding the frame's bytes, materialising them; bytes start at slabOffset(pfn). */

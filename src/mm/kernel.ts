@@ -9,6 +9,25 @@ export interface KernelSettings {
   thpEnabled: ThpMode;
   /** /sys/kernel/mm/transparent_hugepage/use_zero_page. @defaultValue true */
   thpUseZeroPage: boolean;
+  /**
+   * Whether an anonymous read fault maps the shared zero page (and, in a THP-eligible range, the
+   * huge zero page). Mainline Linux does (do_anonymous_page, do_huge_pmd_anonymous_page); a kernel
+   * whose mm_forbids_zeropage() is true, or one booted with a vendor option such as
+   * `pvm_no_zero_page=1`, allocates a zeroed page (a whole THP in a huge-page range) instead.
+   * UFFDIO_ZEROPAGE is not affected on such a kernel (probed). @defaultValue true
+   */
+  readFaultZeroPage: boolean;
+  /** MADV_GUARD_INSTALL/REMOVE exist (Linux 6.13+); without them the advice is EINVAL. @defaultValue true */
+  guardRegions: boolean;
+  /** UFFD_FEATURE_MOVE and UFFDIO_MOVE exist (Linux 6.8+). @defaultValue true */
+  uffdMove: boolean;
+  /**
+   * mremap moves a range spanning several VMAs when it only moves them (Linux 6.17+, remap_move);
+   * before, any range past its first VMA is EFAULT. @defaultValue true
+   */
+  mremapMultiVma: boolean;
+  /** CONFIG_KSM: MADV_MERGEABLE/UNMERGEABLE set VM_MERGEABLE; without it they are EINVAL. @defaultValue true */
+  ksm: boolean;
   /** vm.max_map_count. @defaultValue 65530 */
   maxMapCount: number;
   /** khugepaged/max_ptes_none: empty PTEs khugepaged may fill in a collapse. @defaultValue 511 */
@@ -34,6 +53,11 @@ export interface KernelSettings {
 export const DEFAULT_SETTINGS: KernelSettings = {
   thpEnabled: 'madvise',
   thpUseZeroPage: true,
+  readFaultZeroPage: true,
+  guardRegions: true,
+  uffdMove: true,
+  mremapMultiVma: true,
+  ksm: true,
   maxMapCount: 65530,
   khugepagedMaxPtesNone: 511,
   khugepagedMaxPtesShared: 256,

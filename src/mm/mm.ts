@@ -2,7 +2,7 @@
 // accounting and the RSS counters, and provides the page- and VMA-level primitives the syscalls
 // are built from (split, merge, zap, PMD split). Rules about when VMAs merge live in vma.ts.
 import createDebug from 'debug';
-import { FRAME_ANON, FRAME_THP, ZERO_PFN } from './frames.js';
+import { FRAME_ANON, ZERO_PFN } from './frames.js';
 import type { Kernel } from './kernel.js';
 import { MmapLock } from './locks.js';
 import { HUGE_ZERO, PageTable, PmdEntry, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
@@ -132,10 +132,8 @@ export class Mm {
     if (e.huge === HUGE_ZERO) {
       t.fill(ZERO_PFN);
     } else {
-      for (let i = 0; i < HPAGE_PMD_NR; i++) {
-        t[i] = e.huge + i;
-        this.frames.setFlags(e.huge + i, 0, FRAME_THP);
-      }
+      // the folio stays compound (FRAME_THP) until something splits it: thp.ts splitFolio
+      for (let i = 0; i < HPAGE_PMD_NR; i++) t[i] = e.huge + i;
     }
     e.pteFlags!.fill(wp);
     e.used = HPAGE_PMD_NR;
@@ -208,6 +206,24 @@ export class Mm {
     this.tlb.gather(present);
     this.pagesZapped += present;
     return zapped;
+  }
+
+  /**
+   * free_pgtables / free_pgd_range (mm/memory.c) after [start, end) was unmapped: free the PTE
+   * tables of the 2 MiB blocks the range touches, except a block shared with a VMA still there,
+   * which the kernel works out from the neighbours: floor is the end of the VMA before (0 if
+   * none), ceiling the start of the VMA after (0 if none: no limit).
+   */
+  freePgtables(start: number, end: number, floor: number, ceiling: number): void {
+    let addr = Math.floor(start / PMD_SIZE) * PMD_SIZE;
+    if (addr < floor) addr += PMD_SIZE;
+    if (ceiling) {
+      ceiling = Math.floor(ceiling / PMD_SIZE) * PMD_SIZE;
+      if (!ceiling) return;
+      if (end > ceiling) end -= PMD_SIZE;
+    }
+    if (addr >= end) return;
+    for (const e of this.pt.pmdsIn(addr, end)) this.pt.freePteTable(e);
   }
 
   /**
@@ -459,7 +475,10 @@ export class Mm {
         if (e.huge > 0 && !e.hugetlb) rssAnon += HPAGE_PMD_NR;
         continue;
       }
-      if (!e.pte || e.used === 0) throw new Error(`empty PMD entry kept at ${e.base.toString(16)}`);
+      if (!e.pte) throw new Error(`empty PMD entry kept at ${e.base.toString(16)}`);
+      // an emptied PTE table may stay (Linux frees tables only in free_pgtables and PT reclaim),
+      // but not in a block no VMA touches any more
+      if (e.used === 0 && !this.vmas.overlapping(e.base, e.base + PMD_SIZE).length) throw new Error(`PTE table left outside every VMA at ${e.base.toString(16)}`);
       let used = 0;
       for (let i = 0; i < HPAGE_PMD_NR; i++) {
         const val = e.pte[i];

@@ -123,15 +123,33 @@ export class PageTable {
     return v;
   }
 
+  /**
+   * Forget a PMD entry that maps nothing and has no PTE table (pmd_none). A PTE table, once
+   * allocated, stays even when emptied, as in Linux: only freePteTable takes it away (munmap's
+   * free_pgtables, MADV_DONTNEED's page-table reclaim, a collapse).
+   */
   dropIfEmpty(e: PmdEntry): void {
-    if (e.used === 0 && e.huge === 0) {
-      if (e.pte && tablePool.length < TABLE_POOL_MAX) {
-        e.pteFlags!.fill(0);
-        tablePool.push([e.pte, e.pteFlags!]);
-      }
-      e.pte = null;
-      e.pteFlags = null;
-      this.pmds.delete(e.index);
+    if (e.used === 0 && e.huge === 0 && !e.pte) this.pmds.delete(e.index);
+  }
+
+  /** Free the entry's PTE table, which must be empty, and the entry with it unless it maps a huge page. */
+  freePteTable(e: PmdEntry): void {
+    if (e.used !== 0 || !e.pte) return;
+    if (tablePool.length < TABLE_POOL_MAX) {
+      e.pte.fill(0);
+      e.pteFlags!.fill(0);
+      tablePool.push([e.pte, e.pteFlags!]);
+    }
+    e.pte = null;
+    e.pteFlags = null;
+    this.dropIfEmpty(e);
+  }
+
+  /** Free the empty PTE tables of the 2 MiB blocks that lie wholly in [start, end). */
+  freeEmptyTables(start: number, end: number): void {
+    if (end - start < PMD_SIZE) return;
+    for (const e of this.pmdsIn(start, end)) {
+      if (e.base >= start && e.base + PMD_SIZE <= end) this.freePteTable(e);
     }
   }
 

@@ -1,11 +1,11 @@
 // Transparent huge pages: which VMAs may have them (thp_vma_allowable_order), and collapsing
 // 512 small PTEs into one PMD mapping, shared by MADV_COLLAPSE and khugepaged
 // (mm/khugepaged.c: hpage_collapse_scan_pmd, collapse_huge_page).
-import { FRAME_ANON, ZERO_PFN } from './frames.js';
+import { FRAME_ANON, FRAME_THP, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { PTE_NONE, PTEF_UFFD_WP } from './page-table.js';
-import { ErrnoName, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
-import { VM_HUGEPAGE, VM_HUGETLB, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
+import { PTE_NONE, PTEF_UFFD_WP, pteIndex } from './page-table.js';
+import { ErrnoName, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
+import { VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
 
 /** Whether the VMA has room for at least one aligned 2 MiB block (thp_vma_suitable_order). */
 export function vmaHasHugeBlock(vma: Vma): boolean {
@@ -71,6 +71,7 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
     if (v > 0 && v !== ZERO_PFN) frames.copy(head + i, v);
   }
   mm.zapRange(haddr, haddr + PMD_SIZE, true); // gathers the 512 entries for one flush
+  mm.pt.freePteTable(e); // the PMD now maps the THP in the table's place
   mm.installHugePmd(haddr, head);
   mm.kernel.count('thp_collapse_alloc');
   return null;
@@ -108,4 +109,34 @@ export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): C
     }
   }
   return last;
+}
+
+/**
+ * split_folio of the PTE-mapped anonymous THP whose subpage is mapped at addr (the PMD mapping
+ * must already be split): its 512 subpages become small folios, and since Linux 6.12 every
+ * subpage that holds only zeroes is remapped to the shared zero page and freed
+ * (try_to_map_unused_to_zeropage, called through remap_page with RMP_USE_SHARED_ZEROPAGE), not
+ * in a VM_LOCKED VMA; the uffd-wp bit stays. So a THP with a few written pages shrinks from 2 MiB
+ * of RSS to those pages. Subpages are looked for in addr's page table only, where a split PMD
+ * leaves them (one mremapped elsewhere keeps its frame). Returns whether a folio was split.
+ */
+export function splitFolio(mm: Mm, vma: Vma, addr: number): boolean {
+  const e = mm.pt.pmd(addr);
+  if (!e || !e.pte) return false;
+  const frames = mm.frames;
+  const v = e.pte[pteIndex(addr)];
+  if (v <= 0 || v === ZERO_PFN || (frames.flags(v) & (FRAME_THP | FRAME_ANON)) !== (FRAME_THP | FRAME_ANON)) return false;
+  const head = v - (v % HPAGE_PMD_NR); // THP heads are 512-aligned frame numbers
+  const remap = !(vma.flags & VM_LOCKED);
+  let unmapped = 0;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const p = e.pte[i];
+    if (p <= 0 || p - (p % HPAGE_PMD_NR) !== head || !(frames.flags(p) & FRAME_THP)) continue;
+    unmapped++; // unmap_folio replaces every mapping with a migration entry, then remaps
+    if (remap && frames.isZero(p)) mm.installPte(e.base + i * PAGE_SIZE, ZERO_PFN, e.pteFlags![i] & PTEF_UFFD_WP);
+  }
+  for (let i = 0; i < HPAGE_PMD_NR; i++) if (frames.refs(head + i) > 0) frames.setFlags(head + i, 0, FRAME_THP);
+  mm.tlb.gather(unmapped);
+  mm.kernel.count('thp_split_page');
+  return true;
 }

@@ -20,6 +20,8 @@ export const VM_UFFD_MINOR = 0x800;
 export const VM_UFFD_WP = 0x1000;
 export const VM_LOCKED = 0x2000;
 export const VM_IO = 0x4000;
+export const VM_SEQ_READ = 0x8000;
+export const VM_RAND_READ = 0x10000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_LOCKONFAULT = 0x80000;
@@ -30,6 +32,11 @@ export const VM_WIPEONFORK = 0x2000000;
 export const VM_DONTDUMP = 0x4000000;
 export const VM_HUGEPAGE = 0x20000000;
 export const VM_NOHUGEPAGE = 0x40000000;
+/**
+ * KSM's flag. Linux uses bit 31; the simulator keeps its flags positive 32-bit integers, so it
+ * borrows bit 23 (VM_ARCH_1, unused on x86 anonymous memory); VmFlags prints it as 'mg' in bit 31's place.
+ */
+export const VM_MERGEABLE = 0x800000;
 
 export const VM_UFFD_FLAGS = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
 /** VM_SPECIAL: mappings the kernel never merges. */
@@ -51,6 +58,8 @@ export const VM_MNEMONICS: readonly [number, string][] = [
   [VM_UFFD_WP, 'uw'],
   [VM_LOCKED, 'lo'],
   [VM_IO, 'io'],
+  [VM_SEQ_READ, 'sr'],
+  [VM_RAND_READ, 'rr'],
   [VM_DONTCOPY, 'dc'],
   [VM_DONTEXPAND, 'de'],
   [VM_LOCKONFAULT, 'lf'],
@@ -61,6 +70,7 @@ export const VM_MNEMONICS: readonly [number, string][] = [
   [VM_DONTDUMP, 'dd'],
   [VM_HUGEPAGE, 'hg'],
   [VM_NOHUGEPAGE, 'nh'],
+  [VM_MERGEABLE, 'mg'],
   [VM_UFFD_MINOR, 'ui'],
 ];
 

@@ -31,6 +31,20 @@ const ADVICE: Record<string, number> = {
   populate_write: U.MADV_POPULATE_WRITE,
   remove: U.MADV_REMOVE,
   willneed: U.MADV_WILLNEED,
+  // advice that only changes VmFlags (the project's recorder knows them; the shared runner does not)
+  normal: U.MADV_NORMAL,
+  random: U.MADV_RANDOM,
+  sequential: U.MADV_SEQUENTIAL,
+  dontfork: U.MADV_DONTFORK,
+  dofork: U.MADV_DOFORK,
+  dontdump: U.MADV_DONTDUMP,
+  dodump: U.MADV_DODUMP,
+  wipeonfork: U.MADV_WIPEONFORK,
+  keeponfork: U.MADV_KEEPONFORK,
+  mergeable: U.MADV_MERGEABLE,
+  unmergeable: U.MADV_UNMERGEABLE,
+  cold: U.MADV_COLD,
+  pageout: U.MADV_PAGEOUT,
 };
 
 export function protOf(s: string | undefined): number {

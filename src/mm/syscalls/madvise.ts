@@ -1,10 +1,10 @@
 // madvise(2): do_madvise and madvise_walk_vmas (mm/madvise.c). Per-VMA advice is applied to
 // each VMA in the range; a hole does not stop the walk but makes the call fail with ENOMEM.
-import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from '../frames.js';
+import { FRAME_ANON, FRAME_LAZYFREE, FRAME_THP, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
-import { PTE_GUARD, PTE_NONE } from '../page-table.js';
+import { PTE_GUARD, PTE_NONE, type PmdEntry } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
-import { madviseCollapse } from '../thp.js';
+import { madviseCollapse, splitFolio } from '../thp.js';
 import * as U from '../uapi.js';
 import { Errno, PAGE_SIZE, pageAlignUp } from '../uapi.js';
 import {
@@ -13,7 +13,11 @@ import {
   VM_HUGEPAGE,
   VM_HUGETLB,
   VM_LOCKED,
+  VM_MAYSHARE,
+  VM_MERGEABLE,
   VM_NOHUGEPAGE,
+  VM_RAND_READ,
+  VM_SEQ_READ,
   VM_PFNMAP,
   VM_SHARED,
   VM_SPECIAL,
@@ -28,9 +32,9 @@ import { populateRange } from './mmap.js';
 
 /** Advice that changes vm_flags, and so takes mmap_lock for writing (madvise_need_mmap_write). */
 const FLAG_ADVICE: Record<number, [set: number, clear: number]> = {
-  [U.MADV_NORMAL]: [0, 0],
-  [U.MADV_RANDOM]: [0, 0],
-  [U.MADV_SEQUENTIAL]: [0, 0],
+  [U.MADV_NORMAL]: [0, VM_RAND_READ | VM_SEQ_READ],
+  [U.MADV_RANDOM]: [VM_RAND_READ, VM_SEQ_READ],
+  [U.MADV_SEQUENTIAL]: [VM_SEQ_READ, VM_RAND_READ],
   [U.MADV_DONTFORK]: [VM_DONTCOPY, 0],
   [U.MADV_DOFORK]: [0, VM_DONTCOPY],
   [U.MADV_DONTDUMP]: [VM_DONTDUMP, 0],
@@ -39,8 +43,8 @@ const FLAG_ADVICE: Record<number, [set: number, clear: number]> = {
   [U.MADV_KEEPONFORK]: [0, VM_WIPEONFORK],
   [U.MADV_HUGEPAGE]: [VM_HUGEPAGE, VM_NOHUGEPAGE],
   [U.MADV_NOHUGEPAGE]: [VM_NOHUGEPAGE, VM_HUGEPAGE],
-  [U.MADV_MERGEABLE]: [0, 0],
-  [U.MADV_UNMERGEABLE]: [0, 0],
+  [U.MADV_MERGEABLE]: [VM_MERGEABLE, 0],
+  [U.MADV_UNMERGEABLE]: [0, VM_MERGEABLE],
 };
 
 /** Advice served page by page under mmap_lock for reading, or under a per-VMA lock. */
@@ -62,6 +66,10 @@ const READ_ADVICE = new Set([
 export function sysMadvise(mm: Mm, addr: number, length: number, advice: number): void {
   mm.countSyscall('madvise');
   if (!(advice in FLAG_ADVICE) && !READ_ADVICE.has(advice)) throw new Errno('EINVAL', `unknown advice ${advice}`);
+  // madvise_behavior_valid: advice the kernel was built or released without
+  const k = mm.kernel.settings;
+  if (!k.guardRegions && (advice === U.MADV_GUARD_INSTALL || advice === U.MADV_GUARD_REMOVE)) throw new Errno('EINVAL', 'no guard regions (Linux < 6.13)');
+  if (!k.ksm && (advice === U.MADV_MERGEABLE || advice === U.MADV_UNMERGEABLE)) throw new Errno('EINVAL', 'no CONFIG_KSM');
   if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
   const len = pageAlignUp(length);
   if (length && !len) throw new Errno('EINVAL');
@@ -113,6 +121,8 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
     const [set, clear] = flagChange;
     if (advice === U.MADV_WIPEONFORK && (vma.file || vma.flags & VM_SHARED)) return new Errno('EINVAL');
     if ((advice === U.MADV_HUGEPAGE || advice === U.MADV_NOHUGEPAGE) && vma.flags & VM_SPECIAL) return vma;
+    // ksm_madvise leaves a VMA KSM cannot work on as it is, without an error (vma_ksm_compatible)
+    if (advice === U.MADV_MERGEABLE && vma.flags & (VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB)) return vma;
     try {
       return mm.modifyRange(vma, start, end, (p) => {
         p.flags = (p.flags & ~clear) | set;
@@ -136,6 +146,9 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
       }
       if (uffdRemove(mm, vma, start, end)) mm.lock.read();
       mm.zapRange(start, end, false);
+      // page-table reclaim (CONFIG_PT_RECLAIM, zap_pte_range): a PTE table the call emptied
+      // whole, its 2 MiB block wholly in the range, is freed; smaller calls leave tables
+      mm.pt.freeEmptyTables(start, end);
       return vma;
     case U.MADV_FREE:
       if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return new Errno('EINVAL');
@@ -143,7 +156,7 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
       // refuses memory that is not anonymous
       if (uffdRemove(mm, vma, start, end)) mm.lock.read();
       if (vma.file || vma.flags & VM_SHARED) return new Errno('EINVAL');
-      lazyFree(mm, start, end);
+      lazyFree(mm, vma, start, end);
       return vma;
     case U.MADV_REMOVE: {
       if (vma.flags & VM_LOCKED || !vma.file) return new Errno('EINVAL');
@@ -171,17 +184,25 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
         if (v === PTE_GUARD) mm.pt.clearPte(a);
       });
       return vma;
+    case U.MADV_COLD:
+    case U.MADV_PAGEOUT:
+      if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return new Errno('EINVAL'); // can_madv_lru_vma
+      coldOrPageout(mm, vma, start, end, advice === U.MADV_PAGEOUT);
+      return vma;
     default:
-      // WILLNEED, COLD, PAGEOUT: no swap and no readahead to model; accepted as Linux does
+      // WILLNEED: no readahead to model; accepted as Linux does
       return vma;
   }
 }
 
-/** MADV_FREE: present anonymous pages become lazily freeable; they stay mapped until reclaim. */
-function lazyFree(mm: Mm, start: number, end: number): void {
-  for (const e of mm.pt.pmdsIn(start, end)) {
-    if (e.huge > 0 && (e.base < start || e.base + U.PMD_SIZE > end)) mm.splitHugePmd(e);
-  }
+/**
+ * MADV_FREE: present anonymous pages become lazily freeable; they stay mapped until reclaim. A THP
+ * only partly in the range is split, folio and all, so that only the advised pages are freed
+ * (madvise_free_huge_pmd for a PMD mapping, madvise_free_pte_range for a PTE-mapped one); the
+ * split maps its zero-filled subpages to the zero page (splitFolio).
+ */
+function lazyFree(mm: Mm, vma: Vma, start: number, end: number): void {
+  splitPartialThps(mm, vma, start, end);
   for (const e of mm.pt.pmdsIn(start, end)) {
     if (e.huge > 0) {
       for (let i = 0; i < U.HPAGE_PMD_NR; i++) mm.frames.setFlags(e.huge + i, FRAME_LAZYFREE);
@@ -195,6 +216,52 @@ function lazyFree(mm: Mm, start: number, end: number): void {
       mm.tlb.gather(1); // the dirty bit is cleared: the entry is flushed
     }
   });
+}
+
+/**
+ * MADV_COLD and MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): THPs only partly in the range
+ * are split as MADV_FREE splits them. Pageout then reclaims what reclaim can without swap: clean
+ * lazily-freed anonymous pages are discarded (shrink_folio_list), the rest stays.
+ */
+function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: boolean): void {
+  splitPartialThps(mm, vma, start, end);
+  if (!pageout) return;
+  const lazy = (pfn: number) => (mm.frames.flags(pfn) & (FRAME_ANON | FRAME_LAZYFREE)) === (FRAME_ANON | FRAME_LAZYFREE);
+  for (const e of mm.pt.pmdsIn(start, end)) {
+    if (e.huge > 0 && lazy(e.huge)) mm.zapRange(e.base, e.base + U.PMD_SIZE, false);
+  }
+  mm.pt.forEachPte(start, end, (a, v) => {
+    if (v > 0 && v !== ZERO_PFN && lazy(v)) mm.zapRange(a, a + PAGE_SIZE, false);
+  });
+}
+
+/** Split every THP, PMD- or PTE-mapped, that the range covers only in part (split_folio). */
+function splitPartialThps(mm: Mm, vma: Vma, start: number, end: number): void {
+  for (const e of mm.pt.pmdsIn(start, end)) {
+    if (e.huge > 0 && (e.base < start || e.base + U.PMD_SIZE > end)) {
+      mm.splitHugePmd(e);
+      splitFolio(mm, vma, Math.max(start, e.base));
+    }
+  }
+  let whole = -1; // head frame of the last folio found mapped whole in the range
+  mm.pt.forEachPte(start, end, (a, v, e, i) => {
+    if (v <= 0 || v === ZERO_PFN || !(mm.frames.flags(v) & FRAME_THP)) return;
+    const head = v - (v % U.HPAGE_PMD_NR); // THP heads are 512-aligned frame numbers
+    if (head === whole) return;
+    if (wholeFolioIn(mm, e, head, start, end)) whole = head;
+    else splitFolio(mm, vma, a);
+  });
+}
+
+/**
+ * Whether the PTE-mapped large folio of head frame `head` is mapped whole, in order, by e's table
+ * and that table lies in [start, end) (madvise_*_pte_range: folio_pte_batch covers folio_nr_pages).
+ */
+function wholeFolioIn(mm: Mm, e: PmdEntry, head: number, start: number, end: number): boolean {
+  if (e.base < start || e.base + U.PMD_SIZE > end) return false;
+  const t = e.pte!;
+  for (let k = 0; k < U.HPAGE_PMD_NR; k++) if (t[k] !== head + k || !(mm.frames.flags(t[k]) & FRAME_THP)) return false;
+  return true;
 }
 
 /**

@@ -39,6 +39,9 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
   mm.tlb.gather(moves.length / 3);
   for (let k = 0; k < moves.length; k += 3) mm.pt.clearPte(moves[k]);
   for (let k = 0; k < moves.length; k += 3) mm.pt.setPte(moves[k] + delta, moves[k + 1], moves[k + 2]);
+  // move_normal_pmd: with both sides aligned, a whole block's PTE table moves rather than its
+  // entries, so none is left behind at the source
+  if (aligned) mm.pt.freeEmptyTables(from, from + len);
 }
 
 /**
@@ -141,7 +144,7 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
   if (addr + span > vma.end) {
     // Linux 6.17+ moves a range of several VMAs (gaps kept) when it only moves, not resizes
     // (MREMAP_DONTUNMAP too: each piece then leaves its old range mapped and empty)
-    if (flags & MREMAP_FIXED && oldLen === newLen) return moveVmas(mm, addr, oldLen, newAddr, (flags & MREMAP_DONTUNMAP) !== 0);
+    if (flags & MREMAP_FIXED && oldLen === newLen && mm.kernel.settings.mremapMultiVma) return moveVmas(mm, addr, oldLen, newAddr, (flags & MREMAP_DONTUNMAP) !== 0);
     throw new Errno('EFAULT', 'old range spans VMAs');
   }
   if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');

@@ -29,7 +29,12 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
     v = v.next;
   }
   mm.zapRange(start, end, true);
+  const floor = doomed[0].prev?.end ?? 0;
+  const ceiling = doomed[doomed.length - 1].next?.start ?? 0;
+  const lo = doomed[0].start;
+  const hi = doomed[doomed.length - 1].end;
   for (const d of doomed) mm.removeVma(d);
+  mm.freePgtables(lo, hi, floor, ceiling);
   return true;
 }
 

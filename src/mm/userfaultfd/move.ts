@@ -4,6 +4,7 @@
 // one PMD when both sides are 2 MiB-aligned and the range covers it; otherwise it is split.
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import { PTE_NONE } from '../page-table.js';
+import { splitFolio } from '../thp.js';
 import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
 import { VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_READ, VM_WRITE, type Vma } from '../vma.js';
 import type { UffdContext } from './context.js';
@@ -31,6 +32,8 @@ function checkAreas(ctx: UffdContext, src: Vma, dst: Vma): void {
 
 export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number, mode = 0): number {
   const mm = ctx.mm;
+  // before Linux 6.8 there is no such ioctl: userfaultfd_ioctl answers an unknown one with EINVAL
+  if (!mm.kernel.settings.uffdMove) throw new UffdError('EINVAL', 0, 'UFFDIO_MOVE is not in this kernel');
   if (!ctx.ready) throw new UffdError('EINVAL', 0, 'UFFDIO_API not done');
   try {
     validateRange(dst, len);
@@ -57,12 +60,15 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
   const holes = (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) !== 0;
   let done = 0;
   let err: ErrnoName | null = null;
+  // move_pages: a THP destination is EEXIST, a huge source moves whole or is split, and a source
+  // with no page table at all is ENOENT before the destination's PTE is looked at; then
+  // move_pages_pte checks the destination PTE (EEXIST) before the source PTE (ENOENT)
   while (done < len) {
     const s = src + done;
     const d = dst + done;
     const se = mm.pt.pmd(s);
     const de = mm.pt.pmd(d);
-    if ((de && de.huge !== 0) || mm.pt.pte(d) !== PTE_NONE) {
+    if (de && de.huge !== 0) {
       err = 'EEXIST';
       break;
     }
@@ -79,9 +85,19 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
         done += PMD_SIZE;
         continue;
       }
-      mm.splitHugePmd(se);
+      mm.splitHugePmd(se); // the folio is split by the PTE path below
+    } else if (!se) {
+      if (!holes) {
+        err = 'ENOENT';
+        break;
+      }
+      mm.pt.pmdAlloc(s).table(); // __pte_alloc: the hole gets an (empty) PTE table
     }
-    const v = mm.pt.pte(s);
+    if (mm.pt.pte(d) !== PTE_NONE) {
+      err = 'EEXIST';
+      break;
+    }
+    let v = mm.pt.pte(s);
     if (v === PTE_NONE) {
       if (!holes) {
         err = 'ENOENT';
@@ -94,6 +110,9 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
       err = 'EFAULT'; // a marker (guard, poison, uffd-wp) is not a page that can move
       break;
     }
+    // move_pages_pte splits a large source folio and retries (its zero subpages become zero-page
+    // PTEs, which move as such: move_zeropage_pte)
+    if (v !== ZERO_PFN && splitFolio(mm, srcVma, s)) v = mm.pt.pte(s);
     if (v !== ZERO_PFN && (!(mm.frames.flags(v) & FRAME_ANON) || mm.frames.refs(v) !== 1)) {
       err = 'EBUSY'; // only exclusive anonymous pages move (folio_maybe_mapped_shared)
       break;

@@ -16,6 +16,7 @@ import {
   UFFD_FEATURE_WP_UNPOPULATED,
   UFFD_FEATURES,
   UFFD_SUPPORTED_FEATURES,
+  UFFD_FEATURE_MOVE,
   UFFDIO_REGISTER_MODE_MINOR,
   UFFDIO_REGISTER_MODE_MISSING,
   UFFDIO_REGISTER_MODE_WP,
@@ -28,12 +29,13 @@ export function uffdApi(ctx: UffdContext, api: number, features: number): number
   if (ctx.ready) throw new Errno('EINVAL', 'UFFDIO_API already done');
   if (api !== UFFD_API) throw new Errno('EINVAL', 'unknown API');
   if (features & ~ALL_FEATURES) throw new Errno('EINVAL', 'unknown feature');
-  if (features & ~UFFD_SUPPORTED_FEATURES) throw new Errno('EINVAL', 'feature not supported by this simulator');
+  const offered = ctx.mm.kernel.settings.uffdMove ? UFFD_SUPPORTED_FEATURES : UFFD_SUPPORTED_FEATURES & ~UFFD_FEATURE_MOVE;
+  if (features & ~offered) throw new Errno('EINVAL', 'feature not supported by this kernel');
   // WP_ASYNC relies on WP_UNPOPULATED (userfaultfd_api)
   if (features & UFFD_FEATURE_WP_ASYNC) features |= UFFD_FEATURE_WP_UNPOPULATED;
   ctx.features = features;
   ctx.ready = true;
-  return UFFD_SUPPORTED_FEATURES;
+  return offered;
 }
 
 /** validate_range: page-aligned, non-empty, inside user space. */
@@ -86,6 +88,7 @@ export function uffdRegister(ctx: UffdContext, start: number, len: number, mode:
   // hugetlbfs ranges get UFFD_API_RANGE_IOCTLS_BASIC: no ZEROPAGE, no MOVE
   const basic = vmas.some((v) => v.flags & VM_HUGETLB);
   let ioctls = basic ? UFFD_API_RANGE_IOCTLS & ~(1 << _UFFDIO_ZEROPAGE) & ~(1 << _UFFDIO_MOVE) : UFFD_API_RANGE_IOCTLS;
+  if (!mm.kernel.settings.uffdMove) ioctls &= ~(1 << _UFFDIO_MOVE);
   if (!(mode & UFFDIO_REGISTER_MODE_WP)) ioctls &= ~(1 << _UFFDIO_WRITEPROTECT);
   if (!(mode & UFFDIO_REGISTER_MODE_MINOR)) ioctls &= ~(1 << _UFFDIO_CONTINUE);
   return ioctls;
