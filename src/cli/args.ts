@@ -1,4 +1,5 @@
 // A small argument parser: `--name value`, `--flag`, repeatable options, and positionals.
+import { type Profile, ProfileError, resolveProfile } from '../experiment/profile.js';
 
 export interface ParsedArgs {
   positional: string[];
@@ -34,4 +35,14 @@ export function intOption(args: ParsedArgs, name: string, dflt: number, min = 0)
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, not '${v}'`);
   return n;
+}
+
+/** --profile FILE (else $UFFD_MALLOC_PROFILE, else the built-in default), loaded before any work. */
+export function profileOption(args: ParsedArgs): Profile {
+  try {
+    return resolveProfile(args.values.get('profile')?.at(-1));
+  } catch (e) {
+    if (e instanceof ProfileError) throw new UsageError(e.message);
+    throw e;
+  }
 }

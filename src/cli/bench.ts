@@ -4,7 +4,8 @@ import { ALLOCATORS } from '../experiment/allocators.js';
 import { type Job, runJobs, type WorkloadSpec } from '../experiment/jobs.js';
 import type { RunResult } from '../experiment/run.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
-import { intOption, type ParsedArgs, parseArgs, UsageError } from './args.js';
+import type { Profile } from '../experiment/profile.js';
+import { intOption, type ParsedArgs, parseArgs, profileOption, UsageError } from './args.js';
 import { Progress } from './progress.js';
 import { formatCsv, formatDefragTable, formatJson, formatTable } from './table.js';
 import type { DefragResult } from '../experiment/defrag-run.js';
@@ -36,12 +37,13 @@ export interface SweepOptions {
   defrag?: boolean;
   threads?: number[];
   cpus?: number;
+  profile?: Profile;
 }
 
 export async function sweep(specs: WorkloadSpec[], allocators: string[], o: SweepOptions = {}): Promise<RunResult[]> {
   const threadCounts = o.threads?.length ? o.threads : [undefined];
   const jobs: Job[] = specs.flatMap((workload) =>
-    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus }))),
+    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus, profile: o.profile }))),
   );
   const bar = new Progress(`${jobs.length} runs`);
   const results = await runJobs(jobs, (done, total) => bar.update(done / total));
@@ -49,10 +51,16 @@ export async function sweep(specs: WorkloadSpec[], allocators: string[], o: Swee
   return results;
 }
 
-function print(results: RunResult[], json: boolean, csv: boolean): void {
+function print(results: RunResult[], json: boolean, csv: boolean, profile: Profile): void {
   const defrag = results.length > 0 && 'before' in results[0];
-  if (defrag && !json && !csv) return void process.stdout.write(formatDefragTable(results as DefragResult[]));
-  process.stdout.write(json ? formatJson(results) : csv ? formatCsv(results) : formatTable(results));
+  if (json || csv) return void process.stdout.write(json ? formatJson(results) : formatCsv(results));
+  process.stdout.write(defrag ? formatDefragTable(results as DefragResult[]) : formatTable(results));
+  process.stdout.write(costsNote(profile));
+}
+
+/** What a printed time means: whose kernel and whose costs. */
+export function costsNote(profile: Profile): string {
+  return `\nprofile ${profile.name}: sim ms priced with the costs of ${profile.costs.machine}; wall ms is this machine running the simulator\n`;
 }
 
 /** --threads N (repeatable, or a comma list: a sweep) and --cpus N, each at least 1. */
@@ -67,18 +75,20 @@ export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: nu
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus'], ['json', 'csv', 'defrag']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile'], ['json', 'csv', 'defrag']);
+  const profile = profileOption(args);
   const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args) });
-  print(results, args.flags.has('json'), args.flags.has('csv'));
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile });
+  print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator', 'threads', 'cpus'], ['json', 'csv']);
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile'], ['json', 'csv']);
+  const profile = profileOption(args);
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
   const specs = workloadsFrom(undefined, args.positional, 1, undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), threadOptions(args));
-  print(results, args.flags.has('json'), args.flags.has('csv'));
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile });
+  print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }

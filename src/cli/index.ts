@@ -2,6 +2,7 @@
 // The uffd-malloc command line: one file per command, wired here.
 import { UsageError } from './args.js';
 import { benchCommand, replayCommand } from './bench.js';
+import { calibrateCommand } from './calibrate.js';
 import { contentionCommand } from './contention.js';
 import { demoCommand } from './demo.js';
 import { mapsCommand } from './maps.js';
@@ -12,15 +13,16 @@ import { threadsCommand } from './threads.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--profile P] [--json|--csv]',
   },
-  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
-  maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps]: /proc/self/maps after a run' },
-  report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]...: one HTML page with charts' },
-  threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...]: the 1-64 thread experiment' },
-  contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
-  script: { run: scriptCommand, help: 'script FILE: run a kernel-oracle scenario on the simulator' },
-  demo: { run: () => demoCommand(), help: 'map and touch memory, print /proc/self/maps and smaps_rollup' },
+  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--profile P] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
+  maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps] [--profile P]: /proc/self/maps after a run' },
+  report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]... [--profile P]: one HTML page with charts' },
+  threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P]: the 1-64 thread experiment' },
+  contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real] [--profile P]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
+  script: { run: scriptCommand, help: 'script FILE [--profile P]: run a kernel-oracle scenario on the simulator' },
+  calibrate: { run: calibrateCommand, help: '[--out FILE] [--quick] [--name N]: a profile (kernel settings and costs) for this machine, probed with the recorder' },
+  demo: { run: demoCommand, help: '[--profile P]: map and touch memory, print /proc/self/maps and smaps_rollup' },
 };
 
 function usage(): string {

@@ -5,6 +5,7 @@
 import { Process } from '../mm/process.js';
 import { MADV_DONTNEED, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
 import { UFFD_FEATURE_SIGBUS, UFFDIO_REGISTER_MODE_MISSING } from '../mm/userfaultfd/uapi.js';
+import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { Timeline } from './timeline.js';
 
 /** contention.md's table: the victim's ns per fault on Linux 6.18, and the slowdown against idle. */
@@ -123,15 +124,15 @@ function backgroundOp(p: Process, mode: string): () => boolean {
 }
 
 /** Run one mode for `faults` victim faults. */
-export function runContention(mode: string, faults = 20_000): ContentionResult {
+export function runContention(mode: string, faults = 20_000, profile: Profile = DEFAULT_PROFILE): ContentionResult {
   if (!REAL_CONTENTION[mode]) throw new Error(`unknown contention mode '${mode}' (known: ${CONTENTION_MODES.join(', ')})`);
-  const p = new Process();
+  const p = new Process({ settings: profile.kernel.settings });
   const victim = p.mmap(0, 2 << 20, RW, ANON);
   p.madvise(victim, 2 << 20, MADV_NOHUGEPAGE);
   const op = backgroundOp(p, mode);
   p.write8(victim, 0); // the victim's VMA has its anon_vma before the measurement starts
   p.madvise(victim, P, MADV_DONTNEED);
-  const tl = new Timeline(p.mm, 2, 2);
+  const tl = new Timeline(p.mm, 2, 2, profile.costs);
   tl.faultNsOverride[0] = VICTIM_FAULT_NS;
   const flushes0 = p.mm.tlb.flushes;
   const ipis0 = p.mm.tlb.ipis;
@@ -163,10 +164,10 @@ export function runContention(mode: string, faults = 20_000): ContentionResult {
 }
 
 /** Every mode, with slowdowns against the simulated idle run. */
-export function contentionTable(modes = CONTENTION_MODES, faults?: number): ContentionResult[] {
-  const idle = runContention('idle', faults).victimNsPerFault;
+export function contentionTable(modes = CONTENTION_MODES, faults?: number, profile: Profile = DEFAULT_PROFILE): ContentionResult[] {
+  const idle = runContention('idle', faults, profile).victimNsPerFault;
   return modes.map((m) => {
-    const r = runContention(m, faults);
+    const r = runContention(m, faults, profile);
     return { ...r, slowdown: Math.round((r.victimNsPerFault / idle) * 100) / 100 };
   });
 }

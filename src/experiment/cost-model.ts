@@ -36,10 +36,10 @@ export const FAULT_NS: Record<string, number> = {
   sigbus: 2940,
 };
 
-export function simulatedNs(syscalls: Record<string, number>, faults: Record<string, number>): number {
+export function simulatedNs(syscalls: Record<string, number>, faults: Record<string, number>, costs: Costs = DEFAULT_COSTS): number {
   let ns = 0;
-  for (const [k, n] of Object.entries(syscalls)) ns += (SYSCALL_NS[k] ?? 1000) * n;
-  for (const [k, n] of Object.entries(faults)) ns += (FAULT_NS[k] ?? 1000) * n;
+  for (const [k, n] of Object.entries(syscalls)) ns += (costs.syscallNs[k] ?? 1000) * n;
+  for (const [k, n] of Object.entries(faults)) ns += (costs.faultNs[k] ?? 1000) * n;
   return Math.round(ns);
 }
 
@@ -75,4 +75,29 @@ export const THREAD_COSTS: ThreadCosts = {
   madviseTaxNs: 100,
   madviseEmptyNs: 476,
   zapPageNs: 236,
+};
+
+/** Every cost the model uses: what a profile carries (src/experiment/profile.ts). */
+export interface Costs {
+  /** Which machine these were measured on, and how: printed beside any simulated time. */
+  machine: string;
+  /** ns per syscall or ioctl (and per page of the range ioctls, `NAME:pages`). */
+  syscallNs: Record<string, number>;
+  /** ns per page fault, by kind. */
+  faultNs: Record<string, number>;
+  thread: ThreadCosts;
+  /** User time per malloc-family call (the allocator's own work). */
+  userCallNs: number;
+  /** User time per byte the program writes into fresh memory (memset). */
+  memsetNsPerByte: number;
+}
+
+/** The default costs: calibration.md and contention.md, Linux 6.18 on the recordings' machine. */
+export const DEFAULT_COSTS: Costs = {
+  machine: 'the kernel-oracle machine (Linux 6.18, 2 vCPUs, Firecracker): ../shared/kernel-oracle/calibration.md and contention.md',
+  syscallNs: SYSCALL_NS,
+  faultNs: FAULT_NS,
+  thread: THREAD_COSTS,
+  userCallNs: 20,
+  memsetNsPerByte: 0.1,
 };

@@ -61,10 +61,11 @@ export function runDefrag(workload: EventList, allocator: string, opts: RunOptio
   const r = runOne(workload, allocator, {
     ...opts,
     onEnd: (proc) => {
-      const before = snapshot(proc);
+      const costs = opts.profile?.costs;
+      const before = snapshot(proc, costs);
       const t0 = performance.now();
       const d = defragProcess(proc);
-      extra = { before, after: snapshot(proc), ...d, defragWallMs: Math.round(performance.now() - t0) };
+      extra = { before, after: snapshot(proc, costs), ...d, defragWallMs: Math.round(performance.now() - t0) };
     },
   });
   return { ...r, ...extra! };

@@ -6,6 +6,7 @@ import type { EventList } from '../workloads/events.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
 import { readTrace } from '../workloads/trace.js';
 import { runDefrag } from './defrag-run.js';
+import type { Profile } from './profile.js';
 import { type RunOptions, type RunResult, runOne } from './run.js';
 
 /** A workload named so a worker can rebuild it: a synthetic generator or a trace file. */
@@ -19,6 +20,8 @@ export interface Job {
   defrag?: boolean;
   threads?: number;
   cpus?: number;
+  /** The kernel and costs to simulate (plain data, so it crosses to a worker). */
+  profile?: Profile;
 }
 
 export function loadWorkload(spec: WorkloadSpec): EventList {
@@ -29,7 +32,7 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
 }
 
 export function runJob(job: Job, opts: RunOptions = {}): RunResult {
-  const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus };
+  const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus, profile: job.profile };
   if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator, o);
   return runOne(loadWorkload(job.workload), job.allocator, o);
 }

@@ -6,7 +6,8 @@ import type { Allocator } from '../alloc/allocator.js';
 import { Process } from '../mm/process.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
-import { simulatedNs } from './cost-model.js';
+import { type Costs, DEFAULT_COSTS, simulatedNs } from './cost-model.js';
+import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { type LockWaitNs, Timeline } from './timeline.js';
 
 export interface Sample {
@@ -21,6 +22,8 @@ export interface Sample {
 export interface RunResult extends Snapshot {
   workload: string;
   allocator: string;
+  /** The profile (kernel and costs) the run was simulated under. */
+  profile: string;
   events: number;
   threads: number;
   cpus: number;
@@ -55,6 +58,8 @@ export interface RunOptions {
   threads?: number;
   /** Simulated CPUs. @defaultValue one per thread */
   cpus?: number;
+  /** The kernel and costs to simulate. @defaultValue DEFAULT_PROFILE */
+  profile?: Profile;
   /** Receives the process at the end (for `maps`, or the defragment step). */
   onEnd?: (proc: Process) => void;
 }
@@ -74,7 +79,7 @@ export interface Snapshot {
   faults: Record<string, number>;
 }
 
-export function snapshot(proc: Process): Snapshot {
+export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot {
   const rss = proc.mm.rss * 4096;
   const huge = thpBytes(proc);
   const syscalls = { ...proc.mm.syscalls };
@@ -87,7 +92,7 @@ export function snapshot(proc: Process): Snapshot {
     anonHugeBytesFinal: huge,
     thpCoverage: rss ? huge / rss : 0,
     pageTableBytes: proc.mm.pt.bytes(),
-    simulatedNs: simulatedNs(syscalls, faults),
+    simulatedNs: simulatedNs(syscalls, faults, costs),
     syscalls,
     faults,
   };
@@ -98,10 +103,6 @@ export function thpBytes(proc: Process): number {
   for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0 && !e.hugetlb) n++;
   return n * 2 * 1024 * 1024;
 }
-
-/** User time per malloc-family call, and per byte the program writes (memset at ~10 GB/s). */
-const USER_CALL_NS = 20;
-const MEMSET_NS_PER_BYTE = 0.1;
 
 /** Which thread runs each event: the trace's `t` lines, or blocks of 64 events dealt round-robin. */
 export function threadOf(w: EventList, threads?: number): { threads: number; of: Uint16Array; last: number[] } {
@@ -147,7 +148,9 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
   const spec = ALLOCATORS[allocatorName];
   if (!spec) throw new Error(`unknown allocator '${allocatorName}' (known: ${Object.keys(ALLOCATORS).join(', ')})`);
   const t0 = performance.now();
-  const proc = new Process({ settings: { maxMapCount: 65530 } });
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const costs = profile.costs;
+  const proc = new Process({ settings: profile.kernel.settings });
   const a: Allocator = spec.make(proc);
   const ptr = new Float64Array(workload.maxId + 1);
   const size = new Float64Array(workload.maxId + 1);
@@ -163,7 +166,7 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
   if (threads < 1 || cpus < 1) throw new Error('threads and cpus must be at least 1');
   if (workload.fromTrace) replayerPreamble(a);
   // the setup the allocator did is charged to thread 0
-  const tl = new Timeline(proc.mm, threads, cpus);
+  const tl = new Timeline(proc.mm, threads, cpus, costs);
   tl.charge(0);
   let current = -1;
   const sample = (i: number) => {
@@ -201,7 +204,7 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
       if (p && n > 0) proc.fill(p, (touched = n), TOUCH);
     }
     // the allocator's own work and the program's memset are user time
-    tl.charge(tid, USER_CALL_NS + touched * MEMSET_NS_PER_BYTE);
+    tl.charge(tid, costs.userCallNs + touched * costs.memsetNsPerByte);
     if (i === owner.last[tid]) tl.finished[tid] = true;
     const vmas = proc.mm.mapCount;
     if (vmas > vmaPeak) vmaPeak = vmas;
@@ -209,12 +212,13 @@ export function runOne(workload: EventList, allocatorName: string, opts: RunOpti
     if (i % every === 0) sample(i);
   }
   sample(workload.length);
-  const end = snapshot(proc);
+  const end = snapshot(proc, costs);
   const wallMs = Math.round(performance.now() - t0);
   opts.onEnd?.(proc);
   return {
     workload: workload.name,
     allocator: allocatorName,
+    profile: profile.name,
     events: workload.events,
     threads,
     cpus,

@@ -5,7 +5,7 @@
 // every thread on another CPU for its IPI. Threads also pay a little for each other's lock and
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
-import { FAULT_NS, SYSCALL_NS, THREAD_COSTS, type ThreadCosts } from './cost-model.js';
+import { type Costs, DEFAULT_COSTS } from './cost-model.js';
 
 export interface LockWaitNs {
   mmapLockRead: number;
@@ -51,7 +51,7 @@ export class Timeline {
     private readonly mm: Mm,
     readonly threads: number,
     readonly cpus: number,
-    private readonly costs: ThreadCosts = THREAD_COSTS,
+    private readonly costs: Costs = DEFAULT_COSTS,
   ) {
     this.clock = new Float64Array(threads);
     this.waitByThread = new Float64Array(threads);
@@ -65,12 +65,13 @@ export class Timeline {
   private totals(): Totals {
     const mm = this.mm;
     let work = 0;
-    for (const k in mm.syscalls) work += (SYSCALL_NS[k] ?? 1000) * mm.syscalls[k];
+    const { syscallNs, faultNs } = this.costs;
+    for (const k in mm.syscalls) work += (syscallNs[k] ?? 1000) * mm.syscalls[k];
     let faults = 0;
     for (const k in mm.faults) {
       const n = mm.faults[k as keyof typeof mm.faults];
       faults += n;
-      work += (FAULT_NS[k] ?? 1000) * n;
+      work += (faultNs[k] ?? 1000) * n;
     }
     return {
       work,
@@ -99,12 +100,12 @@ export class Timeline {
       zapped: now.zapped - this.last.zapped,
     };
     this.last = now;
-    const c = this.costs;
+    const c = this.costs.thread;
     let cost = userNs + d.work;
     const faultOverride = this.faultNsOverride[tid];
-    if (faultOverride !== undefined && d.faults) cost += d.faults * (faultOverride - FAULT_NS.anon);
+    if (faultOverride !== undefined && d.faults) cost += d.faults * (faultOverride - this.costs.faultNs.anon);
     // MADV_DONTNEED: cheap when nothing was there, a little per page beyond the first
-    if (d.madvise) cost += d.zapped === 0 ? d.madvise * (c.madviseEmptyNs - SYSCALL_NS.madvise) : Math.max(0, d.zapped - d.madvise) * c.zapPageNs;
+    if (d.madvise) cost += d.zapped === 0 ? d.madvise * (c.madviseEmptyNs - this.costs.syscallNs.madvise) : Math.max(0, d.zapped - d.madvise) * c.zapPageNs;
     const remoteFlushes = d.ipis > 0 ? d.flushes : 0;
     cost += remoteFlushes * c.ipiSendWaitNs;
     this.shootdownNs += remoteFlushes * c.ipiSendWaitNs;

@@ -1,7 +1,7 @@
 // Find or build the project's recorder (tools/recorder.c) with the system compiler, to measure
 // the real kernel beside the simulator.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +16,9 @@ function root(): string {
 export function recorderBinary(): string | null {
   const r = root();
   const bin = join(r, 'tools', 'bin', 'recorder');
-  if (existsSync(bin)) return bin;
+  // rebuilt when a source is newer than the binary (a stale one would not know newer operations)
+  const sources = readdirSync(join(r, 'tools')).filter((f) => /^recorder.*\.[ch]$/.test(f));
+  if (existsSync(bin) && sources.every((f) => statSync(join(r, 'tools', f)).mtimeMs <= statSync(bin).mtimeMs)) return bin;
   try {
     mkdirSync(dirname(bin), { recursive: true });
     execFileSync('cc', ['-O2', '-o', bin, join(r, 'tools', 'recorder.c'), '-lpthread'], { stdio: 'pipe' });
@@ -36,4 +38,10 @@ export function realContention(modes: string[], seconds = 1): Map<string, number
     out.set(m, Number(line[1]));
   }
   return out;
+}
+
+/** Run a scenario on this machine's kernel with the recorder; its output, or null without one. */
+export function runRecorder(scenario: string, bin = recorderBinary()): string | null {
+  if (!bin) return null;
+  return execFileSync(bin, { input: scenario, encoding: 'utf8', timeout: 20_000 });
 }

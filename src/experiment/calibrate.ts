@@ -1,0 +1,219 @@
+// `calibrate --quick`: a profile for the kernel in front of us. It reads the sysfs/sysctl knobs
+// the model has settings for, asks UFFDIO_API which features the kernel offers, and runs small
+// scenarios through the recorder (tools/recorder.c) for behaviour that differs between kernels,
+// builds and boot options. Each probe then runs on the simulator under the new profile: a probe
+// whose two outputs differ is reported, never silently kept.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { DEFAULT_SETTINGS, type KernelSettings } from '../mm/kernel.js';
+import { UFFD_FEATURES } from '../mm/userfaultfd/uapi.js';
+import { runScenario } from '../script/run.js';
+import { DEFAULT_PROFILE, type ProbeNote, type Profile } from './profile.js';
+import { recorderBinary, runRecorder } from './recorder.js';
+
+/** A behaviour probe: a scenario, and what its real-kernel output says about one setting. */
+interface BehaviourProbe {
+  setting: keyof KernelSettings;
+  what: string;
+  scenario: string;
+  /** The setting's value from the output's result lines (line 1, `# real kernel`, dropped). */
+  read: (results: string[]) => boolean;
+}
+
+/** `N OP -> RESULT`: the RESULT of each operation line. */
+function results(out: string): string[] {
+  return out
+    .split('\n')
+    .slice(1)
+    .filter((l) => /^\d+ /.test(l))
+    .map((l) => l.slice(l.indexOf('->') + 3));
+}
+
+export const BEHAVIOUR_PROBES: BehaviourProbe[] = [
+  {
+    setting: 'readFaultZeroPage',
+    what: 'a read fault on untouched anonymous memory maps the zero page (no RSS)',
+    scenario: 'mmap 0x0 0x1000 rw\nread 0x0\nrss\n',
+    read: (r) => r[2] === 'ok 0',
+  },
+  {
+    setting: 'guardRegions',
+    what: 'MADV_GUARD_INSTALL exists (Linux 6.13+)',
+    scenario: 'mmap 0x0 0x2000 rw\nmadvise 0x0 0x1000 guard_install\n',
+    read: (r) => r[1] === 'ok',
+  },
+  {
+    setting: 'uffdMove',
+    what: 'UFFD_FEATURE_MOVE and UFFDIO_MOVE exist (Linux 6.8+)',
+    scenario: 'uffd sigbus move\n',
+    read: (r) => r[0] === 'ok',
+  },
+  {
+    setting: 'mremapMultiVma',
+    what: 'mremap moves a range of several VMAs (Linux 6.17+)',
+    scenario: 'mmap 0x0 0x2000 rw\nmprotect 0x1000 0x1000 r\nmremap 0x0 0x2000 0x2000 maymove fixed 0x100000\n',
+    read: (r) => r[2].startsWith('ok'),
+  },
+  {
+    setting: 'ksm',
+    what: 'MADV_MERGEABLE exists (CONFIG_KSM)',
+    scenario: 'mmap 0x0 0x2000 rw\nmadvise 0x0 0x1000 mergeable\n',
+    read: (r) => r[1] === 'ok',
+  },
+];
+
+/**
+ * Checked after the settings are chosen: in a huge-page range a read fault maps the huge zero
+ * page, or a whole THP where the kernel maps no zero page or use_zero_page is off.
+ */
+const HUGE_ZERO_CHECK = 'mmap 0x200000 0x200000 rw\nmadvise 0x200000 0x200000 hugepage\nread 0x200000\nrss\n';
+
+/** sysfs and sysctl files the model has a setting for. */
+const KNOBS: [keyof KernelSettings, string, (text: string) => unknown][] = [
+  ['thpEnabled', '/sys/kernel/mm/transparent_hugepage/enabled', (t) => /\[(\w+)\]/.exec(t)?.[1]],
+  ['thpUseZeroPage', '/sys/kernel/mm/transparent_hugepage/use_zero_page', (t) => t.trim() === '1'],
+  ['khugepagedMaxPtesNone', '/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none', Number],
+  ['khugepagedMaxPtesShared', '/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_shared', Number],
+  ['khugepagedPagesToScan', '/sys/kernel/mm/transparent_hugepage/khugepaged/pages_to_scan', Number],
+  ['maxMapCount', '/proc/sys/vm/max_map_count', Number],
+  ['nrHugepages', '/proc/sys/vm/nr_hugepages', Number],
+  ['unprivilegedUserfaultfd', '/proc/sys/vm/unprivileged_userfaultfd', (t) => t.trim() === '1'],
+];
+
+export interface CalibrateOptions {
+  /** The recorder binary; null when there is none (no compiler, not Linux). @defaultValue built on demand */
+  recorder?: string | null;
+  /** Root of the /sys and /proc files (tests point it elsewhere). @defaultValue '' */
+  root?: string;
+  name?: string;
+}
+
+export interface QuickCalibration {
+  profile: Profile;
+  /** Probes whose real output the simulator did not reproduce under the new profile. */
+  mismatches: { probe: string; real: string; simulated: string }[];
+}
+
+/** Probe this machine's kernel; what cannot be probed keeps the default and is listed in notProbed. */
+export function calibrateQuick(opts: CalibrateOptions = {}): QuickCalibration {
+  const settings: KernelSettings = { ...DEFAULT_SETTINGS };
+  const probed: Record<string, ProbeNote> = {};
+  const notProbed: string[] = [];
+  const root = opts.root ?? '';
+  for (const [key, file, parse] of KNOBS) {
+    let text: string;
+    try {
+      text = readFileSync(root + file, 'utf8');
+    } catch {
+      notProbed.push(`${key}: ${file} cannot be read here`);
+      continue;
+    }
+    const value = parse(text);
+    if (typeof value !== typeof DEFAULT_SETTINGS[key] || (typeof value === 'number' && !Number.isInteger(value))) {
+      notProbed.push(`${key}: ${file} holds '${text.trim()}'`);
+      continue;
+    }
+    (settings as unknown as Record<string, unknown>)[key] = value;
+    probed[key] = { value, how: `read ${file}` };
+  }
+  for (const f of ['defrag', 'khugepaged/defrag']) {
+    try {
+      probed[`thp ${f} (not modelled)`] = { value: readFileSync(`${root}/sys/kernel/mm/transparent_hugepage/${f}`, 'utf8').trim(), how: 'read sysfs' };
+    } catch {
+      // informational only
+    }
+  }
+  const bin = opts.recorder === undefined ? (process.platform === 'linux' ? recorderBinary() : null) : opts.recorder;
+  const mismatches: QuickCalibration['mismatches'] = [];
+  if (!bin) {
+    notProbed.push('behaviour probes and UFFDIO_API features: no recorder (it needs Linux and a C compiler, cc); those settings keep the default');
+  } else {
+    const real = (scenario: string): string | null => {
+      try {
+        return runRecorder(scenario, bin);
+      } catch (e) {
+        notProbed.push(`recorder failed on a probe (${(e as Error).message.split('\n')[0]}); is this root?`);
+        return null;
+      }
+    };
+    const offered: string[] = [];
+    for (const name of Object.keys(UFFD_FEATURES)) {
+      const out = real(`uffd ${name}\n`);
+      if (out && results(out)[0] === 'ok') offered.push(name);
+    }
+    probed.uffdFeatures = { value: offered, how: 'UFFDIO_API with each feature alone, through the recorder' };
+    if (!offered.length) notProbed.push('userfaultfd: no feature accepted (no userfaultfd, or not privileged)');
+    for (const p of BEHAVIOUR_PROBES) {
+      const out = real(p.scenario);
+      if (!out) continue;
+      const value = p.read(results(out));
+      (settings as unknown as Record<string, unknown>)[p.setting] = value;
+      probed[p.setting] = { value, how: `${p.what}: probed with the recorder` };
+    }
+    // every probe, and the huge-zero check, must now come out the same on the simulator
+    for (const [name, scenario] of [...BEHAVIOUR_PROBES.map((p) => [p.setting, p.scenario]), ['hugeZeroRead', HUGE_ZERO_CHECK]]) {
+      if (name === 'hugeZeroRead' && settings.thpEnabled === 'never') continue;
+      const r = real(scenario);
+      if (!r) continue;
+      const s = runScenario(scenario, { settings });
+      const [rl, sl] = [r, s].map((o) => o.split('\n').slice(1).join('\n'));
+      if (rl !== sl) mismatches.push({ probe: name, real: rl, simulated: sl });
+    }
+  }
+  const profile: Profile = {
+    ...DEFAULT_PROFILE,
+    name: opts.name ?? `probed-${release()}`,
+    kernel: { release: release(), settings },
+    probed,
+    notProbed,
+  };
+  return { profile, mismatches };
+}
+
+/** recorder --bench figures and the costs each one measures (ns per call). */
+const BENCH_COSTS: Record<string, (c: Profile['costs'], ns: number) => void> = {
+  'write-fault-4k': (c, ns) => {
+    c.faultNs.anon = c.faultNs.cow = c.faultNs.file = ns;
+  },
+  'mmap-munmap-4k-10k-vmas': (c, ns) => {
+    c.syscallNs.mmap = c.syscallNs.munmap = c.syscallNs.brk = ns / 2;
+  },
+  'dontneed-2m': (c, ns) => {
+    c.thread.zapPageNs = ns / 512;
+  },
+  'uffd-zeropage-4k': (c, ns) => {
+    c.syscallNs['UFFDIO_ZEROPAGE:pages'] = Math.max(0, ns - c.syscallNs.UFFDIO_ZEROPAGE);
+  },
+  'uffd-copy-4k': (c, ns) => {
+    c.syscallNs['UFFDIO_COPY:pages'] = Math.max(0, ns - c.syscallNs.UFFDIO_COPY);
+  },
+  'uffd-move-4k': (c, ns) => {
+    c.syscallNs['UFFDIO_MOVE:pages'] = Math.max(0, ns - c.syscallNs.UFFDIO_MOVE);
+  },
+  'sigbus-roundtrip': (c, ns) => {
+    c.faultNs.userfault = c.faultNs.sigsegv = c.faultNs.sigbus = ns;
+  },
+};
+
+/**
+ * Full calibration: the quick probes, then the per-call costs `recorder --bench` measures on this
+ * machine. Costs it has no benchmark for keep the default's figures, and the profile says so.
+ */
+export function calibrateCosts(profile: Profile, bin: string | null, onStep: (done: number) => void = () => {}): Profile {
+  const names = Object.keys(BENCH_COSTS);
+  const costs = structuredClone(profile.costs);
+  const measured: string[] = [];
+  if (!bin) return { ...profile, notProbed: [...(profile.notProbed ?? []), 'costs: no recorder, the default costs are kept'] };
+  names.forEach((name, i) => {
+    const line = execFileSync(bin, ['--bench', name], { encoding: 'utf8', timeout: 300_000 }).trim();
+    const ns = Number(line.split(' ')[1]);
+    if (ns > 0) {
+      BENCH_COSTS[name](costs, ns);
+      measured.push(`${name} ${Math.round(ns)} ns`);
+    }
+    onStep((i + 1) / names.length);
+  });
+  costs.machine = `this machine (${release()}), measured by recorder --bench: ${measured.join(', ')}; other costs from ${DEFAULT_PROFILE.costs.machine}`;
+  return { ...profile, costs };
+}
