@@ -2,12 +2,25 @@
 // simulator; prints the first difference of each scenario that disagrees.
 //   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file] [locks] [thp]
 // FUZZ_KEEP=1 keeps every case's real-kernel output in /tmp/fuzz/all-N.out.
+// The kernel is probed first (calibrate --quick) and the simulator runs under the probed profile,
+// so a differently built or booted kernel is not reported as a simulator bug.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { DEFAULT_SETTINGS } from '../src/mm/kernel.js';
+import { calibrateQuick } from '../src/experiment/calibrate.js';
+import { recorderBinary } from '../src/experiment/recorder.js';
 import { runScenario } from '../src/script/run.js';
 import { rng } from '../src/workloads/synthetic.js';
 
 const count = Number(process.argv[2] ?? 100);
+const bin = recorderBinary();
+if (!bin) throw new Error('diff-fuzz needs the recorder (Linux and cc)');
+mkdirSync('/tmp/fuzz', { recursive: true });
+const probe = calibrateQuick({ recorder: bin });
+const settings = probe.profile.kernel.settings;
+const differ = Object.entries(settings).filter(([k, v]) => DEFAULT_SETTINGS[k as keyof typeof DEFAULT_SETTINGS] !== v);
+console.log(`profile ${probe.profile.name}: ${differ.length ? differ.map(([k, v]) => `${k}=${v}`).join(' ') : 'mainline defaults'}`);
+for (const m of probe.mismatches) console.log(`probe ${m.probe} not reproduced:\n  real: ${m.real}\n  sim:  ${m.simulated}`);
 const r = rng(Number(process.argv[3] ?? 1));
 const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
 const P = 0x1000;
@@ -66,7 +79,7 @@ function scenario(): string {
     if (k < 0.2) lines.push(`mmap 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}${mmapFlags()}`);
     else if (k < 0.3) lines.push(`munmap 0x${page().toString(16)} 0x${len().toString(16)}`);
     else if (k < 0.42) lines.push(`mprotect 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}`);
-    else if (k < 0.55) lines.push(`madvise 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['dontneed', 'free', 'hugepage', 'nohugepage', 'guard_install', 'guard_remove', 'populate_write', 'populate_read', 'collapse', 'willneed', 'remove'])}`);
+    else if (k < 0.55) lines.push(`madvise 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['dontneed', 'free', 'hugepage', 'nohugepage', 'guard_install', 'guard_remove', 'populate_write', 'populate_read', 'collapse', 'willneed', 'remove', 'cold', 'pageout', 'random', 'sequential', 'normal', 'mergeable', 'unmergeable', 'dontdump', 'wipeonfork'])}`);
     else if (k < 0.62) lines.push(`mremap 0x${page().toString(16)} 0x${len().toString(16)} 0x${len().toString(16)}${r() < 0.5 ? ' maymove' : ''}${r() < 0.15 ? ' dontunmap' : ''}${r() < 0.4 ? ` maymove fixed 0x${(0x1000000 + page()).toString(16)}` : ''}`);
     else if (k < 0.75) lines.push(`write 0x${page().toString(16)} ${1 + Math.floor(r() * 200)}`);
     else if (k < 0.85) lines.push(`read 0x${page().toString(16)}`);
@@ -84,7 +97,7 @@ for (let n = 0; n < count; n++) {
   const s = scenario();
   let realOut: string;
   try {
-    realOut = execFileSync('tools/bin/recorder', { input: s, encoding: 'utf8' });
+    realOut = execFileSync(bin, { input: s, encoding: 'utf8', timeout: 20_000 });
   } catch (e) {
     // the recorder itself died (a signal its handlers do not catch): keep the case, go on
     writeFileSync(`/tmp/fuzz/crash-${n}.txt`, s);
@@ -93,7 +106,7 @@ for (let n = 0; n < count; n++) {
     continue;
   }
   const real = realOut.split('\n').slice(1);
-  const sim = runScenario(s).split('\n').slice(1);
+  const sim = runScenario(s, { settings }).split('\n').slice(1);
   const i = real.findIndex((l, k) => l !== sim[k]);
   if (process.env.FUZZ_KEEP) writeFileSync(`/tmp/fuzz/all-${n}.out`, real.join('\n'));
   if (i < 0) continue;

@@ -220,18 +220,26 @@ function lazyFree(mm: Mm, vma: Vma, start: number, end: number): void {
 
 /**
  * MADV_COLD and MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): THPs only partly in the range
- * are split as MADV_FREE splits them. Pageout then reclaims what reclaim can without swap: clean
- * lazily-freed anonymous pages are discarded (shrink_folio_list), the rest stays.
+ * are split as MADV_FREE splits them. Pageout then reclaims what reclaim can without swap
+ * (shrink_folio_list): clean lazily-freed anonymous pages are discarded; page-cache pages (shmem,
+ * shared anonymous) are unmapped, and stay in the cache since writeout has no swap to go to;
+ * other anonymous pages stay mapped. A page mapped more than once is left alone
+ * (folio_maybe_mapped_shared: "do not interfere with other mappings").
  */
 function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: boolean): void {
   splitPartialThps(mm, vma, start, end);
   if (!pageout) return;
-  const lazy = (pfn: number) => (mm.frames.flags(pfn) & (FRAME_ANON | FRAME_LAZYFREE)) === (FRAME_ANON | FRAME_LAZYFREE);
+  const reclaimable = (pfn: number) => {
+    const f = mm.frames.flags(pfn) & (FRAME_ANON | FRAME_LAZYFREE);
+    // a page-cache page holds one reference for the cache, one per mapping
+    if (mm.frames.refs(pfn) !== (f & FRAME_ANON ? 1 : 2)) return false;
+    return f === (FRAME_ANON | FRAME_LAZYFREE) || !(f & FRAME_ANON);
+  };
   for (const e of mm.pt.pmdsIn(start, end)) {
-    if (e.huge > 0 && lazy(e.huge)) mm.zapRange(e.base, e.base + U.PMD_SIZE, false);
+    if (e.huge > 0 && !e.hugetlb && reclaimable(e.huge)) mm.zapRange(e.base, e.base + U.PMD_SIZE, false);
   }
   mm.pt.forEachPte(start, end, (a, v) => {
-    if (v > 0 && v !== ZERO_PFN && lazy(v)) mm.zapRange(a, a + PAGE_SIZE, false);
+    if (v > 0 && v !== ZERO_PFN && reclaimable(v)) mm.zapRange(a, a + PAGE_SIZE, false);
   });
 }
 
