@@ -163,3 +163,24 @@ describe('random malloc/realloc/free', () => {
     );
   });
 });
+
+describe('requests the heap cannot meet', () => {
+  it('return 0 (NULL), leave the heap usable and a failed realloc leaves its block as it was', () => {
+    const { p, m } = setup();
+    for (const n of [100, 100_000, 4 << 20]) {
+      const a = m.malloc(n);
+      p.fill(a, n, 7);
+      // 2^44 and more: 2^32 pages and up once picked a wrong free-range bin and broke the heap
+      for (const big of [2 ** 44, 2 ** 50, 2 ** 36 + 4096]) {
+        expect(m.malloc(big)).toBe(0);
+        expect(m.realloc(a, big)).toBe(0);
+        expect([p.read(a, 1)[0], p.read(a + n - 1, 1)[0]]).toEqual([7, 7]);
+      }
+      m.free(a);
+    }
+    expect(m.calloc(2 ** 30, 2 ** 30)).toBe(0);
+    const q = m.malloc(100);
+    expect(q).toBeGreaterThan(0);
+    expect(m.malloc(256 << 20)).toBeGreaterThan(0); // a quarter of the 1 GiB heap still fits
+  });
+});

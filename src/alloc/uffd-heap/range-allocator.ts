@@ -6,7 +6,9 @@ import { NumberBTree } from '../../mm/btree.js';
 const PAGE = 4096;
 
 function bin(len: number): number {
-  return 31 - Math.clz32(len / PAGE);
+  const pages = len / PAGE;
+  // clz32 sees only 32 bits: 2^32 pages (16 TiB) and more would wrap to a wrong bin
+  return pages < 2 ** 32 ? 31 - Math.clz32(pages) : Math.floor(Math.log2(pages));
 }
 
 export class RangeAllocator {
