@@ -142,7 +142,7 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     return FAULT_RETRY;
   }
   // a uffd-wp marker stays as the new entry's wp bit (do_anonymous_page's vmf_orig_pte_uffd_wp)
-  const wpBit = mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0;
+  const wpBit = !write && mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0;
   if (!write && mm.kernel.settings.readFaultZeroPage) {
     mm.lock.vma();
     mm.installPte(addr, ZERO_PFN, wpBit);
@@ -151,7 +151,7 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   }
   if (mm.anonVmaPrepare(vma)) mm.lock.read();
   else mm.lock.vma();
-  mm.installPte(addr, mm.frames.alloc(FRAME_ANON), write ? 0 : wpBit);
+  mm.installPte(addr, mm.frames.alloc(FRAME_ANON), wpBit);
   mm.faults.anon++;
   return FAULT_RETRY;
 }
