@@ -164,6 +164,14 @@ export function pageAligned(x: number): boolean {
   return x % PAGE_SIZE === 0;
 }
 
+/**
+ * An address or length as the syscall ABI sees it: an unsigned 64-bit value, so a negative one is
+ * 2^64 + x (huge), which the range checks then refuse with the errno Linux gives.
+ */
+export function sizeT(x: number): number {
+  return x < 0 ? 2 ** 64 + x : x;
+}
+
 export function pageAlignUp(x: number): number {
   return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 }

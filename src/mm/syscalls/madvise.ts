@@ -6,7 +6,7 @@ import { PTE_GUARD, PTE_NONE, type PmdEntry } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
 import { madviseCollapse, splitFolio } from '../thp.js';
 import * as U from '../uapi.js';
-import { Errno, PAGE_SIZE, pageAlignUp } from '../uapi.js';
+import { Errno, PAGE_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -65,6 +65,8 @@ const READ_ADVICE = new Set([
 
 export function sysMadvise(mm: Mm, addr: number, length: number, advice: number): void {
   mm.countSyscall('madvise');
+  addr = sizeT(addr);
+  length = sizeT(length);
   if (!(advice in FLAG_ADVICE) && !READ_ADVICE.has(advice)) throw new Errno('EINVAL', `unknown advice ${advice}`);
   // madvise_behavior_valid: advice the kernel was built or released without
   const k = mm.kernel.settings;

@@ -20,8 +20,7 @@ import {
   PAGE_SIZE,
   PMD_SIZE,
   TASK_SIZE,
-  pageAlignUp,
-} from '../uapi.js';
+  pageAlignUp, sizeT } from '../uapi.js';
 import {
   protToVmFlags,
   Vma,
@@ -136,6 +135,8 @@ export function sysMmap(
   offset = 0,
 ): number {
   mm.countSyscall('mmap');
+  addr = sizeT(addr);
+  length = sizeT(length);
   if (offset % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'offset not page-aligned');
   if (!(flags & MAP_ANONYMOUS) && !file) throw new Errno('EBADF');
   const type = flags & MAP_TYPE;

@@ -2,7 +2,7 @@
 // vm_pgoff and anon_vma (copy_vma), so it merges with its new neighbours only when those line up:
 // the fragmentation mremap_vma_merge exists to undo.
 import type { Mm } from '../mm.js';
-import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
@@ -111,6 +111,7 @@ function moveVmas(mm: Mm, addr: number, len: number, newAddr: number, dontUnmap:
 
 export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: number, flags: number, newAddr = 0): number {
   mm.countSyscall('mremap');
+  [addr, oldLength, newLength, newAddr] = [addr, oldLength, newLength, newAddr].map(sizeT);
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new Errno('EINVAL');
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) throw new Errno('EINVAL');
   if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLength !== newLength)) throw new Errno('EINVAL');

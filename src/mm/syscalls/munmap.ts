@@ -1,6 +1,6 @@
 // munmap(2): do_vmi_munmap (mm/vma.c). Atomic: either every VMA in the range goes or none does.
 import type { Mm } from '../mm.js';
-import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp } from '../uapi.js';
+import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { VM_HUGETLB } from '../vma.js';
 
 /**
@@ -40,6 +40,8 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
 
 export function sysMunmap(mm: Mm, addr: number, length: number): void {
   mm.countSyscall('munmap');
+  addr = sizeT(addr);
+  length = sizeT(length);
   if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
   const len = pageAlignUp(length);
   if (len === 0 || addr > TASK_SIZE || len > TASK_SIZE - addr) throw new Errno('EINVAL');
