@@ -1,21 +1,17 @@
-// The real kernel's figures for the benchmarks: built and run from the project's recorder
-// (tools/recorder.c, `--bench`) when a C compiler is present.
+// The real kernel's figures for the benchmarks: run from the project's recorder
+// (tools/recorder.c, `--bench`, built by src/experiment/recorder.ts) when a C compiler is present.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { recorderBinary } from '../src/experiment/recorder.js';
 
 /** ns per operation on this machine's kernel, by benchmark name; empty when unavailable. */
 export function realKernelNs(names: string[]): Map<string, number> {
   const out = new Map<string, number>();
-  const bin = join(ROOT, 'tools', 'bin', 'recorder');
+  const bin = recorderBinary();
+  if (!bin) {
+    process.stderr.write('(real-kernel figures unavailable: no C compiler to build tools/recorder.c)\n');
+    return out;
+  }
   try {
-    if (!existsSync(bin)) {
-      mkdirSync(dirname(bin), { recursive: true });
-      execFileSync('cc', ['-O2', '-o', bin, join(ROOT, 'tools', 'recorder.c'), '-lpthread'], { stdio: 'pipe' });
-    }
     const text = execFileSync(bin, ['--bench', ...names], { encoding: 'utf8', timeout: 120_000 });
     for (const line of text.trim().split('\n')) {
       const [name, ns] = line.split(' ');

@@ -156,6 +156,10 @@ describe('CLI --profile', () => {
     const scen = write('zp.txt', 'mmap 0x0 0x1000 rw\nread 0x0\nrss\n');
     expect(run(['script', scen, '--profile', f]).stdout).toContain('3 rss -> ok 4');
     expect(run(['script', scen]).stdout).toContain('3 rss -> ok 0');
+    const cal = run(['calibrate', '--quick', '--out', join(tmp, 'no/such/dir/p.json')]);
+    expect([cal.status, cal.stderr]).toEqual([2, expect.stringContaining('cannot write')]);
+    expect(run(['calibrate', 'now']).status).toBe(2);
+    expect(run(['calibrate', '--fast']).stderr).toContain('unknown option --fast');
     for (const cmd of ['bench', 'replay', 'maps', 'report', 'threads', 'contention', 'script', 'demo']) {
       const r = run([cmd, ...(cmd === 'replay' || cmd === 'script' ? [scen] : []), '--profile', join(tmp, 'nope.json')]);
       expect(r.status, cmd).toBe(2);

@@ -10,7 +10,13 @@ export function calibrateCommand(argv: string[]): number {
   if (args.positional.length) throw new UsageError(`calibrate takes no words, not '${args.positional[0]}'`);
   const out = args.values.get('out')?.at(-1);
   // the output path is checked before minutes of measuring
-  if (out) writeFileSync(out, '');
+  if (out) {
+    try {
+      writeFileSync(out, '');
+    } catch (e) {
+      throw new UsageError(`cannot write ${out}: ${(e as Error).message}`);
+    }
+  }
   const { profile: probed, mismatches } = calibrateQuick({ name: args.values.get('name')?.at(-1) });
   let profile = probed;
   if (!args.flags.has('quick')) {

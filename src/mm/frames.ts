@@ -17,6 +17,11 @@ export const FRAME_LAZYFREE = 2; // MADV_FREE'd and clean since
 export const FRAME_THP = 4;
 const FRAME_DATA = 0x80; // holds bytes in its slab
 
+/** The head frame of the THP a FRAME_THP subpage belongs to: heads are 512-aligned (allocHuge). */
+export function folioHead(pfn: number): number {
+  return pfn - (pfn % HPAGE_PMD_NR);
+}
+
 const SLAB_SHIFT = 8;
 const SLAB_FRAMES = 1 << SLAB_SHIFT;
 /**

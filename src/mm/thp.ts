@@ -1,7 +1,7 @@
 // Transparent huge pages: which VMAs may have them (thp_vma_allowable_order), and collapsing
 // 512 small PTEs into one PMD mapping, shared by MADV_COLLAPSE and khugepaged
 // (mm/khugepaged.c: hpage_collapse_scan_pmd, collapse_huge_page).
-import { FRAME_ANON, FRAME_THP, ZERO_PFN } from './frames.js';
+import { FRAME_ANON, FRAME_THP, folioHead, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { PTE_NONE, PTEF_UFFD_WP, pteIndex } from './page-table.js';
 import { ErrnoName, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
@@ -126,12 +126,12 @@ export function splitFolio(mm: Mm, vma: Vma, addr: number): boolean {
   const frames = mm.frames;
   const v = e.pte[pteIndex(addr)];
   if (v <= 0 || v === ZERO_PFN || (frames.flags(v) & (FRAME_THP | FRAME_ANON)) !== (FRAME_THP | FRAME_ANON)) return false;
-  const head = v - (v % HPAGE_PMD_NR); // THP heads are 512-aligned frame numbers
+  const head = folioHead(v);
   const remap = !(vma.flags & VM_LOCKED);
   let unmapped = 0;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const p = e.pte[i];
-    if (p <= 0 || p - (p % HPAGE_PMD_NR) !== head || !(frames.flags(p) & FRAME_THP)) continue;
+    if (p <= 0 || folioHead(p) !== head || !(frames.flags(p) & FRAME_THP)) continue;
     unmapped++; // unmap_folio replaces every mapping with a migration entry, then remaps
     if (remap && frames.isZero(p)) mm.installPte(e.base + i * PAGE_SIZE, ZERO_PFN, e.pteFlags![i] & PTEF_UFFD_WP);
   }

@@ -1,6 +1,6 @@
 // madvise(2): do_madvise and madvise_walk_vmas (mm/madvise.c). Per-VMA advice is applied to
 // each VMA in the range; a hole does not stop the walk but makes the call fail with ENOMEM.
-import { FRAME_ANON, FRAME_LAZYFREE, FRAME_THP, ZERO_PFN } from '../frames.js';
+import { FRAME_ANON, FRAME_LAZYFREE, FRAME_THP, folioHead, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
 import { PTE_GUARD, PTE_NONE, type PmdEntry } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
@@ -256,7 +256,7 @@ function splitPartialThps(mm: Mm, vma: Vma, start: number, end: number): void {
   let whole = -1; // head frame of the last folio found mapped whole in the range
   mm.pt.forEachPte(start, end, (a, v, e, i) => {
     if (v <= 0 || v === ZERO_PFN || !(mm.frames.flags(v) & FRAME_THP)) return;
-    const head = v - (v % U.HPAGE_PMD_NR); // THP heads are 512-aligned frame numbers
+    const head = folioHead(v);
     if (head === whole) return;
     if (wholeFolioIn(mm, e, head, start, end)) whole = head;
     else splitFolio(mm, vma, a);
