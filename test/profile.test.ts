@@ -10,7 +10,7 @@ import { calibrateQuick } from '../src/experiment/calibrate.js';
 import { DEFAULT_PROFILE, loadProfile, parseProfile, PROFILE_FORMAT, ProfileError, resolveProfile } from '../src/experiment/profile.js';
 import { runOne } from '../src/experiment/run.js';
 import { Process } from '../src/mm/process.js';
-import { MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
+import { MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
 import { runScenario } from '../src/script/run.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
 
@@ -51,6 +51,40 @@ describe('kernel settings from a profile', () => {
       '8 uffd_register 0x0 0x1000 missing -> ok ioctls=0x11c', // no _UFFDIO_MOVE bit
     ]);
     expect(runScenario(s).split('\n')[5]).toBe('5 mremap 0x0 0x2000 0x2000 maymove fixed 0x100000 -> ok +0x100000');
+  });
+});
+
+describe('overcommit', () => {
+  it("refuses one accountable request larger than RAM + swap in 'guess' mode, as measured on Linux 6.18", () => {
+    // measured with a C probe on this project's machine (24 GiB, no swap, overcommit_memory 0):
+    // mmap 32G rw ENOMEM, with MAP_NORESERVE ok, mremap to 32G ENOMEM, mprotect of 32G PROT_NONE
+    // to rw ENOMEM (ok with NORESERVE), mmap 20G rw ok, sbrk(32G) fails
+    const G = 2 ** 30;
+    const RW = PROT_READ | PROT_WRITE;
+    const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+    const outcome = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    const run = (overcommitMemory: 'guess' | 'always') => {
+      const p = new Process({ settings: { overcommitMemory } });
+      const small = p.mmap(0, 4096, RW, ANON);
+      const none = p.mmap(0, 32 * G, 0, ANON);
+      return [
+        outcome(() => p.mmap(0, 32 * G, RW, ANON)),
+        outcome(() => p.mmap(0, 32 * G, RW, ANON | MAP_NORESERVE)),
+        outcome(() => p.mremap(small, 4096, 32 * G, MREMAP_MAYMOVE)),
+        outcome(() => p.mprotect(none, 32 * G, RW)),
+        outcome(() => p.mmap(0, 20 * G, RW, ANON)),
+        outcome(() => p.sbrk(32 * G)),
+      ];
+    };
+    expect(run('guess')).toEqual(['ENOMEM', 'ok', 'ENOMEM', 'ENOMEM', 'ok', 'ENOMEM']);
+    expect(run('always')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
   });
 });
 

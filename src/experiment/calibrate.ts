@@ -79,7 +79,17 @@ const KNOBS: [keyof KernelSettings, string, (text: string) => unknown][] = [
   ['maxMapCount', '/proc/sys/vm/max_map_count', Number],
   ['nrHugepages', '/proc/sys/vm/nr_hugepages', Number],
   ['unprivilegedUserfaultfd', '/proc/sys/vm/unprivileged_userfaultfd', (t) => t.trim() === '1'],
+  // mode 2 (strict accounting) is not modelled: it is reported as not probed
+  ['overcommitMemory', '/proc/sys/vm/overcommit_memory', (t) => ({ '0': 'guess', '1': 'always' })[t.trim()]],
+  ['ramBytes', '/proc/meminfo', (t) => meminfo(t, 'MemTotal')],
+  ['swapBytes', '/proc/meminfo', (t) => meminfo(t, 'SwapTotal')],
 ];
+
+/** A /proc/meminfo field in bytes. */
+function meminfo(text: string, field: string): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) * 1024 : undefined;
+}
 
 export interface CalibrateOptions {
   /** The recorder binary; null when there is none (no compiler, not Linux). @defaultValue built on demand */

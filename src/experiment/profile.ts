@@ -43,6 +43,7 @@ export class ProfileError extends Error {}
 const ENUMS: Partial<Record<keyof KernelSettings, readonly string[]>> = {
   thpEnabled: ['always', 'madvise', 'never'],
   hugeZeroWrite: ['thp', 'split'],
+  overcommitMemory: ['guess', 'always'],
 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {

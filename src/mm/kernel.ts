@@ -28,6 +28,16 @@ export interface KernelSettings {
   mremapMultiVma: boolean;
   /** CONFIG_KSM: MADV_MERGEABLE/UNMERGEABLE set VM_MERGEABLE; without it they are EINVAL. @defaultValue true */
   ksm: boolean;
+  /**
+   * vm.overcommit_memory: 'guess' (0) refuses one request for more accountable memory (private
+   * writable, not MAP_NORESERVE) than RAM plus swap; 'always' (1) refuses nothing
+   * (__vm_enough_memory). Mode 2, strict accounting, is not modelled. @defaultValue 'guess'
+   */
+  overcommitMemory: 'guess' | 'always';
+  /** MemTotal, for overcommit. @defaultValue 24683548 kB (this project's kind of machine) */
+  ramBytes: number;
+  /** SwapTotal, for overcommit. @defaultValue 0 */
+  swapBytes: number;
   /** vm.max_map_count. @defaultValue 65530 */
   maxMapCount: number;
   /** khugepaged/max_ptes_none: empty PTEs khugepaged may fill in a collapse. @defaultValue 511 */
@@ -58,6 +68,9 @@ export const DEFAULT_SETTINGS: KernelSettings = {
   uffdMove: true,
   mremapMultiVma: true,
   ksm: true,
+  overcommitMemory: 'guess',
+  ramBytes: 24683548 * 1024,
+  swapBytes: 0,
   maxMapCount: 65530,
   khugepagedMaxPtesNone: 511,
   khugepagedMaxPtesShared: 256,
@@ -110,6 +123,15 @@ export class Kernel {
       this.hugeZeroAllocated = true;
       this.count('thp_zero_page_alloc');
     }
+  }
+
+  /**
+   * __vm_enough_memory (mm/util.c) for a charge of `bytes` of accountable memory: in heuristic
+   * mode one request larger than RAM plus swap fails (the caller returns ENOMEM).
+   */
+  vmEnoughMemory(bytes: number): boolean {
+    const s = this.settings;
+    return s.overcommitMemory === 'always' || bytes <= s.ramBytes + s.swapBytes;
   }
 
   newInode(): number {

@@ -6,9 +6,10 @@
 // mmapped chunk, up to 32 MiB), whose realloc uses mremap. What matters for an experiment is when
 // it calls brk, mmap, munmap and mremap, which is what these rules decide.
 import { NumberBTree } from '../../mm/btree.js';
-import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import { Errno, MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import type { Sys } from '../sys.js';
+import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
 
 const SIZE_SZ = 8;
@@ -412,8 +413,9 @@ export class GlibcArena implements Allocator {
         this.mmapUsed.set(ptr, { size: len, req: n });
         return ptr;
       }
-      if (nb >= this.mmapThreshold || n > info.req) {
-        const base = this.sys.mremap(ptr - 16, info.size, len, MREMAP_MAYMOVE);
+      // mremap_chunk; when the kernel refuses, glibc falls back to malloc, copy and free below
+      const base = nb >= this.mmapThreshold || n > info.req ? tryMremap(this.sys, ptr - 16, info.size, len) : -1;
+      if (base >= 0) {
         this.mmapUsed.delete(ptr);
         this.mmapUsed.set(base + 16, { size: len, req: n });
         this.liveBytes += n - info.req;
@@ -436,6 +438,16 @@ export class GlibcArena implements Allocator {
     if (keep > 0) this.sys.write(q, this.sys.read(ptr, keep));
     this.free(ptr);
     return q;
+  }
+}
+
+/** mremap(MREMAP_MAYMOVE) of a mapping, or -1 when the kernel refuses it (its errno). */
+function tryMremap(sys: Sys, addr: number, oldLen: number, newLen: number): number {
+  try {
+    return sys.mremap(addr, oldLen, newLen, MREMAP_MAYMOVE);
+  } catch (e) {
+    if (e instanceof Errno) return -1;
+    throw e;
   }
 }
 
@@ -491,23 +503,26 @@ export class GlibcMalloc implements Allocator {
     throw new Error(`free(): invalid pointer 0x${ptr.toString(16)}`);
   }
 
+  // the arguments are checked here, once, as the C library's entry points check them
   malloc(n: number): number {
-    return this.current.malloc(n);
+    return sizeArg('malloc', 'size', n) === TOO_LARGE ? 0 : this.current.malloc(n);
   }
 
   calloc(nmemb: number, size: number): number {
-    return this.current.calloc(nmemb, size);
+    return callocSize(nmemb, size) === TOO_LARGE ? 0 : this.current.calloc(nmemb, size);
   }
 
   alignedAlloc(align: number, size: number): number {
+    if (!alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
     return this.current.alignedAlloc(align, size);
   }
 
   free(ptr: number): void {
-    if (ptr !== 0) this.owner(ptr).free(ptr);
+    if (ptrArg('free', ptr) !== 0) this.owner(ptr).free(ptr);
   }
 
   realloc(ptr: number, n: number): number {
-    return ptr === 0 ? this.current.malloc(n) : this.owner(ptr).realloc(ptr, n);
+    if (ptrArg('realloc', ptr) !== 0 && sizeArg('realloc', 'size', n) === TOO_LARGE) return 0;
+    return ptr === 0 ? this.malloc(n) : this.owner(ptr).realloc(ptr, n);
   }
 }

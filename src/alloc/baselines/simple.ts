@@ -1,10 +1,11 @@
 // Two baselines on ordinary syscalls: every allocation its own mmap (munmap on free), and a
 // guarded, PartitionAlloc-like heap whose slot spans sit between PROT_NONE guard pages inside
 // 2 MiB super pages, made with mprotect: the alternating rw/--- VMAs of a browser heap.
-import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import type { Sys } from '../sys.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
+import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
 
 const PAGE = 4096;
@@ -36,6 +37,7 @@ export class MmapPerObject implements Allocator {
   }
 
   malloc(n: number): number {
+    if (sizeArg('malloc', 'size', n) === TOO_LARGE) return 0;
     try {
       const p = this.sys.mmap(0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS);
       this.live.set(p, n);
@@ -47,10 +49,12 @@ export class MmapPerObject implements Allocator {
   }
 
   calloc(nmemb: number, size: number): number {
-    return Number.isSafeInteger(nmemb * size) ? this.malloc(nmemb * size) : 0; // fresh mappings are zero
+    const total = callocSize(nmemb, size);
+    return total === TOO_LARGE ? 0 : this.malloc(total); // fresh mappings are zero
   }
 
   alignedAlloc(align: number, size: number): number {
+    if (!alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
     if (align <= PAGE) return this.malloc(size);
     const p = this.malloc(size + align);
     if (!p) return 0;
@@ -74,10 +78,17 @@ export class MmapPerObject implements Allocator {
   }
 
   realloc(p: number, n: number): number {
+    if (ptrArg('realloc', p) && sizeArg('realloc', 'size', n) === TOO_LARGE) return 0;
     const old = this.live.get(p);
     if (p && n && old !== undefined) {
-      // mremap may move the mapping: pages move, bytes are not copied
-      const q = this.sys.mremap(p, Math.max(old, 1), n, MREMAP_MAYMOVE);
+      // mremap may move the mapping: pages move, bytes are not copied; a refused one is NULL
+      let q: number;
+      try {
+        q = this.sys.mremap(p, Math.max(old, 1), n, MREMAP_MAYMOVE);
+      } catch (e) {
+        if (e instanceof Errno) return 0;
+        throw e;
+      }
       this.live.delete(p);
       this.live.set(q, n);
       this.liveBytes += n - old;
@@ -141,6 +152,7 @@ export class GuardedMalloc implements Allocator {
   }
 
   malloc(n: number): number {
+    if (sizeArg('malloc', 'size', n) === TOO_LARGE) return 0;
     if (n > SMALL_MAX) return this.direct(n);
     const cls = sizeClass(n);
     const list = this.partial[cls];
@@ -178,6 +190,7 @@ export class GuardedMalloc implements Allocator {
   }
 
   alignedAlloc(align: number, size: number): number {
+    if (!alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
     if (align <= 16) return this.malloc(size);
     const got = overAligned((n) => this.malloc(n), align, size);
     if (!got) return 0;
@@ -209,6 +222,7 @@ export class GuardedMalloc implements Allocator {
   }
 
   realloc(p: number, n: number): number {
+    if (ptrArg('realloc', p) && sizeArg('realloc', 'size', n) === TOO_LARGE) return 0;
     return copyRealloc(this, this.sys, p, n);
   }
 }

@@ -6,6 +6,7 @@
 // whole (one MADV_DONTNEED of 2 MiB) once all its slabs are empty. Medium requests (≤ 512 KiB) are
 // page runs in their own segments. Large ones are userland mmaps of their own, and realloc moves
 // their pages with UFFDIO_MOVE instead of copying bytes. The fast path touches no syscall.
+import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { smapsRollup, type Sys } from '../sys.js';
 import { type HeapOptions, UffdHeap } from '../uffd-heap/heap.js';
 import { Errno, MREMAP_MAYMOVE } from '../../mm/uapi.js';
@@ -176,6 +177,11 @@ export class UffdMalloc {
 
   /** malloc(3): a pointer, or 0 (NULL) when memory is exhausted. malloc(0) is a unique pointer. */
   malloc(size: number): number {
+    if (sizeArg('malloc', 'size', size) === TOO_LARGE) return 0;
+    return this.mallocSize(size);
+  }
+
+  private mallocSize(size: number): number {
     if (size <= SMALL_MAX) {
       const cls = sizeClass(size);
       const cached = this.cache?.[cls].pop();
@@ -241,10 +247,10 @@ export class UffdMalloc {
 
   /** calloc(3): zeroed memory; 0 (NULL) on overflow or exhaustion. */
   calloc(nmemb: number, size: number): number {
-    const total = nmemb * size;
-    if (!Number.isSafeInteger(total) || total > 2 ** 53 / 2) return 0;
+    const total = callocSize(nmemb, size);
+    if (total === TOO_LARGE) return 0;
     if (total <= SMALL_MAX) return this.smallAlloc(sizeClass(total), total, true);
-    const p = this.malloc(total);
+    const p = this.mallocSize(total);
     // runs may reuse pages that held data; fresh large mappings are zero pages already
     if (p && !this.large.has(p)) this.sys.fill(p, total, 0);
     return p;
@@ -252,8 +258,9 @@ export class UffdMalloc {
 
   /** aligned_alloc(3): 0 (NULL) when align is not a power of two or memory is exhausted. */
   alignedAlloc(align: number, size: number): number {
-    if (align <= 0 || (align & (align - 1)) !== 0 || !Number.isSafeInteger(align)) return 0;
-    if (align <= 16) return this.malloc(size);
+    align = alignArg('aligned_alloc', align);
+    if (!align || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
+    if (align <= 16) return this.mallocSize(size);
     if (size <= SMALL_MAX && align <= SLAB_SIZE) {
       const c = alignedClass(size, align);
       if (c >= 0) return this.smallAlloc(c, size, false);
@@ -264,7 +271,8 @@ export class UffdMalloc {
 
   /** posix_memalign(3): [0, pointer], or [EINVAL or ENOMEM, 0]. */
   posixMemalign(align: number, size: number): [number, number] {
-    if (align < 8 || (align & (align - 1)) !== 0) return [new Errno('EINVAL').errno, 0];
+    // posix_memalign: a power of two and a multiple of sizeof(void *)
+    if (alignArg('posix_memalign', align) < 8) return [new Errno('EINVAL').errno, 0];
     const p = this.alignedAlloc(align, size);
     return p ? [0, p] : [new Errno('ENOMEM').errno, 0];
   }
@@ -384,7 +392,10 @@ export class UffdMalloc {
    * On exhaustion it returns 0 and p is untouched.
    */
   realloc(ptr: number, size: number): number {
-    if (ptr === 0) return this.malloc(size);
+    ptrArg('realloc', ptr);
+    // a size no allocation can meet fails before anything changes: the block stays as it was
+    if (sizeArg('realloc', 'size', size) === TOO_LARGE) return 0;
+    if (ptr === 0) return this.mallocSize(size);
     if (size === 0) {
       this.free(ptr);
       return 0;
@@ -423,7 +434,7 @@ export class UffdMalloc {
         return ptr;
       }
     }
-    const p = this.malloc(size);
+    const p = this.mallocSize(size);
     if (!p) return 0;
     const n = Math.min(old, size);
     if (n > 0) this.sys.write(p, this.sys.read(ptr, n));

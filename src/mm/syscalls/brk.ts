@@ -25,6 +25,7 @@ export function sysBrk(mm: Mm, brk: number): number {
     return brk;
   }
   if (!mm.vmas.isFree(oldTop, newTop + PAGE_SIZE)) return mm.brk; // stack_guard_gap, simplified
+  if (!mm.kernel.vmEnoughMemory(newTop - oldTop)) return mm.brk; // do_brk_flags: ENOMEM
   const p = { flags: BRK_FLAGS, file: null, anonVma: null, uffd: null, pgoff: oldTop / PAGE_SIZE, pages: (newTop - oldTop) / PAGE_SIZE, special: null };
   if (!mm.mergeNewRange(oldTop, newTop, p)) {
     if (mm.mapCount > mm.kernel.settings.maxMapCount) return mm.brk;

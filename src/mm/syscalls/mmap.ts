@@ -165,7 +165,11 @@ export function sysMmap(
   if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (flags & MAP_LOCKED) vmFlags |= VM_LOCKED;
-  if (accountable(vmFlags) && !huge) vmFlags |= VM_ACCOUNT;
+  if (accountable(vmFlags) && !huge) {
+    vmFlags |= VM_ACCOUNT;
+    // mmap_region charges the mapping before it is made
+    if (!mm.kernel.vmEnoughMemory(len)) throw new Errno('ENOMEM', 'overcommit');
+  }
   if (huge) {
     vmFlags |= VM_HUGETLB | VM_DONTEXPAND;
     reserveHugePages(mm, file!, offset, len);

@@ -31,7 +31,10 @@ export function sysMprotect(mm: Mm, addr: number, length: number, prot: number):
     if ((flags & ~(flags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC)) throw new Errno('EACCES');
     if (flags & VM_WRITE) {
       // a private mapping becoming writable is charged for its pages (mprotect_fixup)
-      if (!(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) flags |= VM_ACCOUNT;
+      if (!(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
+        if (!mm.kernel.vmEnoughMemory(Math.min(end, vma.end) - Math.max(at, vma.start))) throw new Errno('ENOMEM', 'overcommit');
+        flags |= VM_ACCOUNT;
+      }
     } else if (vma.flags & VM_ACCOUNT && vma.isAnonymous && !vma.anonVma) {
       flags &= ~VM_ACCOUNT;
     }

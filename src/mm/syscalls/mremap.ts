@@ -3,7 +3,7 @@
 // the fragmentation mremap_vma_merge exists to undo.
 import type { Mm } from '../mm.js';
 import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
-import { VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
+import { VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
 
@@ -149,6 +149,9 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     throw new Errno('EFAULT', 'old range spans VMAs');
   }
   if (newLen > oldLen && vma.flags & (VM_DONTEXPAND | VM_PFNMAP)) throw new Errno('EFAULT');
+  // vrm_charge: an accountable VMA is charged what it grows by (all of it with DONTUNMAP)
+  const charge = flags & MREMAP_DONTUNMAP ? newLen : newLen - oldLen;
+  if (vma.flags & VM_ACCOUNT && charge > 0 && !mm.kernel.vmEnoughMemory(charge)) throw new Errno('ENOMEM', 'overcommit');
 
   if (flags & MREMAP_FIXED) {
     // mremap_to: clear the target, trim the source to size, then move
