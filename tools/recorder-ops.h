@@ -87,10 +87,14 @@ static void run_op(char **tok, int nt) {
   } else if (!strcmp(op, "punch")) {
     ok_or_err(fallocate(memfd_of(ARG(1)), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, num(ARG(2)), num(ARG(3))));
   } else if (!strcmp(op, "pwrite")) {
-    /* LEN may exceed page_buf: write it a buffer at a time */
+    /* one pwrite(2) of LEN bytes of BYTE: a buffer at a time, as much as one call writes
+       (MAX_RW_COUNT); a negative LEN goes to the kernel as the huge size_t it is */
     long len = (long)num(ARG(3)), off = (long)num(ARG(2)), r = 0;
-    memset(page_buf, (int)num(ARG(4)), len < (long)sizeof page_buf ? len : (long)sizeof page_buf);
-    while (r < len) {
+    const long max_rw = 0x7ffff000;
+    memset(page_buf, (int)num(ARG(4)), len > 0 && len < (long)sizeof page_buf ? len : (long)sizeof page_buf);
+    if (len < 0) r = syscall(SYS_pwrite64, memfd_of(ARG(1)), page_buf, (size_t)len, off);
+    if (len > max_rw) len = max_rw;
+    while (r >= 0 && r < len) {
       long n = len - r < (long)sizeof page_buf ? len - r : (long)sizeof page_buf;
       long w = pwrite(memfd_of(ARG(1)), page_buf, n, off + r);
       if (w < 0) { if (r == 0) r = -1; break; }

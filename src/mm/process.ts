@@ -13,7 +13,7 @@ import { sysMmap } from './syscalls/mmap.js';
 import { sysMprotect } from './syscalls/mprotect.js';
 import { sysMremap } from './syscalls/mremap.js';
 import { sysMunmap } from './syscalls/munmap.js';
-import { Errno, MAP_ANONYMOUS, PAGE_SIZE, SIGBUS, SIGSEGV, type SigInfo } from './uapi.js';
+import { Errno, MAP_ANONYMOUS, PAGE_SIZE, rwCount, SIGBUS, SIGSEGV, type SigInfo, sizeT } from './uapi.js';
 import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
 import * as uffd from './userfaultfd/index.js';
 import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
@@ -51,6 +51,9 @@ const PAGE_COUNTERS: Record<string, string> = {
   UFFDIO_CONTINUE: 'UFFDIO_CONTINUE:pages',
   UFFDIO_POISON: 'UFFDIO_POISON:pages',
 };
+
+/** Kernel-mode copies (read/write of user memory) go a chunk at a time (1 MiB, a multiple of pages). */
+const COPY_CHUNK = 1 << 20;
 
 /** How many times a handler may ask to retry the same access before it counts as a loop. */
 const MAX_SIGNAL_RETRIES = 64;
@@ -292,11 +295,20 @@ export class Process {
   pwrite(fd: number, buf: number, len: number, offset: number): number {
     this.mm.countSyscall('pwrite64');
     const f = this.shmem(fd);
-    const tmp = new Uint8Array(len);
-    const r = readUser(this.mm, buf, tmp, 0, len, true);
-    if (r.done === 0 && len > 0) throw new Errno('EFAULT');
-    this.writeFile(f, offset, tmp.subarray(0, r.done));
-    return r.done;
+    const count = rwCount(buf, len);
+    if (sizeT(offset) >= 2 ** 63) throw new Errno('EINVAL', 'negative offset'); // rw_verify_area
+    // a chunk at a time: the simulator never holds more than COPY_CHUNK of the copy
+    const tmp = new Uint8Array(Math.min(count, COPY_CHUNK));
+    let done = 0;
+    while (done < count) {
+      const n = Math.min(COPY_CHUNK, count - done);
+      const r = readUser(this.mm, buf + done, tmp, 0, n, true);
+      this.writeFile(f, offset + done, tmp.subarray(0, r.done));
+      done += r.done;
+      if (r.done < n) break;
+    }
+    if (done === 0 && count > 0) throw new Errno('EFAULT');
+    return done;
   }
 
   /** Write bytes into a shmem file through the page cache, not a mapping. */
@@ -314,8 +326,12 @@ export class Process {
   /** pwrite of len copies of one byte into a memfd (the scenario language's `pwrite`). */
   pwriteFill(fd: number, offset: number, len: number, byte: number): number {
     this.mm.countSyscall('pwrite64');
-    this.writeFile(this.shmem(fd), offset, new Uint8Array(len).fill(byte));
-    return len;
+    const f = this.shmem(fd);
+    if (sizeT(offset) >= 2 ** 63) throw new Errno('EINVAL', 'negative offset');
+    const count = rwCount(0, len);
+    const chunk = new Uint8Array(Math.min(count, COPY_CHUNK)).fill(byte);
+    for (let done = 0; done < count; done += chunk.length) this.writeFile(f, offset + done, chunk.subarray(0, Math.min(chunk.length, count - done)));
+    return count;
   }
 
   /**
@@ -325,19 +341,29 @@ export class Process {
   readInto(fd: number, buf: number, len: number): number {
     this.mm.countSyscall('read');
     const o = this.fdObject(fd);
-    let src: Uint8Array | null = null;
-    if (o.kind === 'shmem') {
-      const f = o.file;
-      src = new Uint8Array(len);
-      for (let p = 0; p * PAGE_SIZE < len; p++) {
-        const pfn = f.pages.get(p);
-        if (pfn) this.kernel.frames.read(pfn, 0, src, p * PAGE_SIZE, Math.min(PAGE_SIZE, len - p * PAGE_SIZE));
+    if (o.kind !== 'shmem' && o.kind !== 'zero') throw new Errno('EINVAL');
+    const count = rwCount(buf, len);
+    const src = o.kind === 'shmem' ? new Uint8Array(Math.min(count, COPY_CHUNK)) : null;
+    let done = 0;
+    try {
+      while (done < count) {
+        const n = Math.min(COPY_CHUNK, count - done);
+        if (src && o.kind === 'shmem') {
+          src.fill(0, 0, n);
+          for (let at = 0; at < n; at += PAGE_SIZE) {
+            const pfn = o.file.pages.get((done + at) / PAGE_SIZE);
+            if (pfn) this.kernel.frames.read(pfn, 0, src, at, Math.min(PAGE_SIZE, n - at));
+          }
+        }
+        const r = writeUser(this.mm, buf + done, src, 0, n, 0, true);
+        done += r.done;
+        if (r.done < n) break;
       }
-    } else if (o.kind !== 'zero') throw new Errno('EINVAL');
-    const r = writeUser(this.mm, buf, src, 0, len, 0, true);
-    this.mm.tlb.finish();
-    if (r.done === 0 && len > 0) throw new Errno('EFAULT');
-    return r.done;
+    } finally {
+      this.mm.tlb.finish();
+    }
+    if (done === 0 && count > 0) throw new Errno('EFAULT');
+    return done;
   }
 
   // ---- user-mode memory access --------------------------------------------------------------

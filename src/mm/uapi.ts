@@ -169,7 +169,21 @@ export function pageAligned(x: number): boolean {
  * 2^64 + x (huge), which the range checks then refuse with the errno Linux gives.
  */
 export function sizeT(x: number): number {
+  if (!Number.isInteger(x)) throw new Errno('EINVAL', `not a size_t: ${x}`);
   return x < 0 ? 2 ** 64 + x : x;
+}
+
+/** MAX_RW_COUNT: the most one read(2) or write(2) moves (INT_MAX rounded down to a page). */
+export const MAX_RW_COUNT = 0x7ffff000;
+
+/**
+ * vfs_read/vfs_write on a user buffer: access_ok (the whole range below TASK_SIZE, else EFAULT
+ * before anything is done), then the count clamped to MAX_RW_COUNT.
+ */
+export function rwCount(buf: number, len: number): number {
+  const count = sizeT(len);
+  if (sizeT(buf) + count > TASK_SIZE) throw new Errno('EFAULT', 'access_ok');
+  return Math.min(count, MAX_RW_COUNT);
 }
 
 export function pageAlignUp(x: number): number {

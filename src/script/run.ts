@@ -6,6 +6,7 @@ import { Process, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MFD_CLOEXEC, MFD_HU
 import { vmaStats } from '../mm/proc.js';
 import { permString, VM_MNEMONICS } from '../mm/vma.js';
 import type { KernelSettings } from '../mm/kernel.js';
+import { ADVICE } from './check.js';
 import { hasWord, parseNumber, parseScenario, type ScenarioLine } from './parse.js';
 import { UffdScenario } from './uffd-ops.js';
 
@@ -19,43 +20,31 @@ const FLUSHING_OPS = new Set(['read', 'write', 'fill', 'kread', 'kwrite', 'maps'
 /** VmFlags the runner keeps, in the order it prints them (the kernel's order). */
 const KEPT_FLAGS = new Set(['um', 'uw', 'ui', 'hg', 'nh', 'lo', 'dc', 'wf', 'sd']);
 
-const ADVICE: Record<string, number> = {
-  dontneed: U.MADV_DONTNEED,
-  free: U.MADV_FREE,
-  hugepage: U.MADV_HUGEPAGE,
-  nohugepage: U.MADV_NOHUGEPAGE,
-  collapse: U.MADV_COLLAPSE,
-  guard_install: U.MADV_GUARD_INSTALL,
-  guard_remove: U.MADV_GUARD_REMOVE,
-  populate_read: U.MADV_POPULATE_READ,
-  populate_write: U.MADV_POPULATE_WRITE,
-  remove: U.MADV_REMOVE,
-  willneed: U.MADV_WILLNEED,
-  // advice that only changes VmFlags (the project's recorder knows them; the shared runner does not)
-  normal: U.MADV_NORMAL,
-  random: U.MADV_RANDOM,
-  sequential: U.MADV_SEQUENTIAL,
-  dontfork: U.MADV_DONTFORK,
-  dofork: U.MADV_DOFORK,
-  dontdump: U.MADV_DONTDUMP,
-  dodump: U.MADV_DODUMP,
-  wipeonfork: U.MADV_WIPEONFORK,
-  keeponfork: U.MADV_KEEPONFORK,
-  mergeable: U.MADV_MERGEABLE,
-  unmergeable: U.MADV_UNMERGEABLE,
-  cold: U.MADV_COLD,
-  pageout: U.MADV_PAGEOUT,
-};
 
 export function protOf(s: string | undefined): number {
   if (!s || s === 'none' || s === '---') return U.PROT_NONE;
   return (s.includes('r') ? U.PROT_READ : 0) | (s.includes('w') ? U.PROT_WRITE : 0) | (s.includes('x') ? U.PROT_EXEC : 0);
 }
 
-const rel = (addr: number) => '+0x' + (addr - ARENA_BASE).toString(16);
+/** An offset into the arena as the runner prints it: unsigned, so one below the arena wraps. */
+const rel = (addr: number) => {
+  const d = addr - ARENA_BASE;
+  return '+0x' + (d < 0 ? (2n ** 64n + BigInt(d)).toString(16) : d.toString(16));
+};
 
 export interface ScenarioOptions {
   settings?: Partial<KernelSettings>;
+}
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly line: ScenarioLine,
+    /** What the lines before it printed. */
+    readonly output: string,
+    cause: unknown,
+  ) {
+    super(`operation ${line.index} (${line.text.slice(0, 80)}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }
 
 /** One scenario run: a process, its arena, its memfds and its userfaultfd state. */
@@ -75,10 +64,20 @@ export class ScenarioRunner {
     this.proc.mm.lock.take(); // the runner counts from the first operation
   }
 
-  /** Run every line; returns the whole output, first line `# simulator`. */
+  /**
+   * Run every line; returns the whole output, first line `# simulator`. An error that is not an
+   * errno or a signal (a bug, or a request the simulator cannot hold) is a ScenarioError carrying
+   * the output so far and the operation that failed.
+   */
   run(source: string): string {
     const out = ['# simulator'];
-    for (const line of parseScenario(source)) out.push(this.step(line));
+    for (const line of parseScenario(source)) {
+      try {
+        out.push(this.step(line));
+      } catch (e) {
+        throw new ScenarioError(line, out.join('\n') + '\n', e);
+      }
+    }
     return out.join('\n') + '\n';
   }
 
