@@ -5,7 +5,7 @@ import { type Job, runJobs, type WorkloadSpec } from '../experiment/jobs.js';
 import type { RunResult } from '../experiment/run.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
 import type { Profile } from '../experiment/profile.js';
-import { intOption, type ParsedArgs, parseArgs, profileOption, UsageError } from './args.js';
+import { exclusive, intOption, LIMITS, type ParsedArgs, parseArgs, profileOption, UsageError } from './args.js';
 import { Progress } from './progress.js';
 import { formatCsv, formatDefragTable, formatJson, formatTable } from './table.js';
 import type { DefragResult } from '../experiment/defrag-run.js';
@@ -30,6 +30,13 @@ export function workloadsFrom(names: string[] | undefined, traces: string[] | un
     specs.push({ kind: 'trace', path: t });
   }
   return specs;
+}
+
+/** --workload/--trace/--seed/--events, checked (a command's default events when it has one). */
+export function workloadSpecs(args: ParsedArgs, defaultEvents?: number): WorkloadSpec[] {
+  const seed = intOption(args, 'seed', 1, 0, LIMITS.seed);
+  const events = args.values.has('events') ? intOption(args, 'events', 0, 1, LIMITS.events) : defaultEvents;
+  return workloadsFrom(args.values.get('workload'), args.values.get('trace'), seed, events);
 }
 
 export interface SweepOptions {
@@ -66,25 +73,27 @@ export function costsNote(profile: Profile): string {
 /** --threads N (repeatable, or a comma list: a sweep) and --cpus N, each at least 1. */
 export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: number } {
   const threads = (args.values.get('threads') ?? []).flatMap((v) => v.split(',')).map((v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--threads takes whole numbers from 1 to 1024, not '${v}'`);
+    const n = /^[0-9]+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > LIMITS.threads) throw new UsageError(`--threads takes whole numbers from 1 to ${LIMITS.threads}, not '${v.slice(0, 80)}'`);
     return n;
   });
-  const cpus = args.values.has('cpus') ? intOption(args, 'cpus', 1, 1) : undefined;
+  const cpus = args.values.has('cpus') ? intOption(args, 'cpus', 1, 1, LIMITS.cpus) : undefined;
   return { threads: threads.length ? threads : undefined, cpus };
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile'], ['json', 'csv', 'defrag']);
+  exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
-  const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
+  const specs = workloadSpecs(args);
   const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile });
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile'], ['json', 'csv']);
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile'], ['json', 'csv'], 1);
+  exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
   const specs = workloadsFrom(undefined, args.positional, 1, undefined);

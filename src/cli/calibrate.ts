@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { calibrateCosts, calibrateQuick } from '../experiment/calibrate.js';
 import { recorderBinary } from '../experiment/recorder.js';
-import { parseArgs, UsageError } from './args.js';
+import { checkWritable, parseArgs, UsageError } from './args.js';
 import { Progress } from './progress.js';
 
 export function calibrateCommand(argv: string[]): number {
@@ -10,13 +10,7 @@ export function calibrateCommand(argv: string[]): number {
   if (args.positional.length) throw new UsageError(`calibrate takes no words, not '${args.positional[0]}'`);
   const out = args.values.get('out')?.at(-1);
   // the output path is checked before minutes of measuring
-  if (out) {
-    try {
-      writeFileSync(out, '');
-    } catch (e) {
-      throw new UsageError(`cannot write ${out}: ${(e as Error).message}`);
-    }
-  }
+  if (out) checkWritable(out);
   const { profile: probed, mismatches } = calibrateQuick({ name: args.values.get('name')?.at(-1) });
   let profile = probed;
   if (!args.flags.has('quick')) {

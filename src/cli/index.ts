@@ -38,11 +38,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const c = COMMANDS[cmd];
   if (!c) {
-    process.stderr.write(`uffd-malloc: unknown command '${cmd}'\n\n${usage()}`);
+    process.stderr.write(`uffd-malloc: unknown command '${cmd.slice(0, 80)}'\n\n${usage()}`);
     return 2;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(`usage: uffd-malloc ${c.help.startsWith(cmd + ' ') ? '' : cmd + ' '}${c.help}\n`);
+    return 0;
   }
   return c.run(rest);
 }
+
+// a reader that went away (`uffd-malloc maps | head -1`) ends the output, quietly
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

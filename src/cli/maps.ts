@@ -1,13 +1,13 @@
 // `uffd-malloc maps`: /proc/self/maps of the simulated process after a run.
 import { loadWorkload } from '../experiment/jobs.js';
 import { runOne } from '../experiment/run.js';
-import { intOption, parseArgs, profileOption, UsageError } from './args.js';
-import { allocatorsFrom, workloadsFrom } from './bench.js';
+import { parseArgs, profileOption, UsageError } from './args.js';
+import { allocatorsFrom, workloadSpecs } from './bench.js';
 
 export function mapsCommand(argv: string[]): number {
   const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'profile'], ['smaps']);
   const profile = profileOption(args);
-  const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : undefined);
+  const specs = workloadSpecs(args);
   const allocators = allocatorsFrom(args.values.get('allocator') ?? ['uffd']);
   if (specs.length !== 1 || allocators.length !== 1) throw new UsageError('maps takes one workload and one allocator');
   runOne(loadWorkload(specs[0]), allocators[0], {

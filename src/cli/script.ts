@@ -7,7 +7,7 @@ import { runScenario, ScenarioError } from '../script/run.js';
 import { parseArgs, profileOption, UsageError } from './args.js';
 
 export function scriptCommand(argv: string[]): number {
-  const args = parseArgs(argv, ['profile'], []);
+  const args = parseArgs(argv, ['profile'], [], 1);
   const profile = profileOption(args);
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError('usage: uffd-malloc script FILE [--profile P]   (FILE of - reads standard input)');

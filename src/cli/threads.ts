@@ -2,8 +2,8 @@
 // 64 threads (one CPU each): throughput in simulated time, and the time lost to mmap_lock waits
 // and to TLB shootdowns.
 import type { RunResult } from '../experiment/run.js';
-import { intOption, parseArgs, profileOption } from './args.js';
-import { allocatorsFrom, costsNote, sweep, workloadsFrom } from './bench.js';
+import { parseArgs, profileOption } from './args.js';
+import { allocatorsFrom, costsNote, sweep, threadOptions, workloadSpecs } from './bench.js';
 
 export const THREAD_STEPS = [1, 2, 4, 8, 16, 32, 64];
 
@@ -26,8 +26,8 @@ export function formatThreads(results: RunResult[]): string {
 export async function threadsCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'profile'], ['json']);
   const profile = profileOption(args);
-  const specs = workloadsFrom(args.values.get('workload'), args.values.get('trace'), intOption(args, 'seed', 1), args.values.has('events') ? intOption(args, 'events', 0, 1) : 100_000);
-  const steps = args.values.get('threads')?.flatMap((v) => v.split(',')).map(Number) ?? THREAD_STEPS;
+  const specs = workloadSpecs(args, 100_000);
+  const steps = threadOptions(args).threads ?? THREAD_STEPS;
   const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { threads: steps, profile });
   process.stdout.write(args.flags.has('json') ? JSON.stringify(results, null, 2) + '\n' : formatThreads(results) + costsNote(profile));
   return 0;

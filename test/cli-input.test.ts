@@ -1,0 +1,59 @@
+// The CLI validates before it works: bounds that say what they are, no stray words, exclusive
+// output formats, output paths tried first, -h per command, and a closed pipe ends it quietly.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+const cli = join(import.meta.dirname, '../dist/src/cli/index.js');
+const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+describe.skipIf(!existsSync(cli))('CLI input', () => {
+  it('refuses bad options with exit 2 and a message saying what is allowed, before any work', () => {
+    const cases: [string[], string][] = [
+      [['bench', '--events', '1e12'], '--events takes a whole number from 1 to 20,000,000'],
+      [['bench', '--events', '0'], '--events takes a whole number from 1'],
+      [['bench', '--cpus', '1000000000'], '--cpus takes a whole number from 1 to 1,024'],
+      [['threads', '--threads', 'abc'], "--threads takes whole numbers from 1 to 1024, not 'abc'"],
+      [['bench', '--json', '--csv'], '--json and --csv cannot go together'],
+      [['bench', 'stray'], "unexpected word 'stray'"],
+      [['bench', '-x'], 'unknown option -x'],
+      [['bench', '--seed', '4294967296'], '--seed takes a whole number from 0 to 4,294,967,295'],
+      [['report', '--out', '/nonexistent/dir/x.html'], 'cannot write /nonexistent/dir/x.html'],
+      [['replay', 'a', 'b'], "unexpected word 'b'"],
+      [['maps', '--workload', 'nope'], "unknown workload 'nope'"],
+    ];
+    for (const [args, msg] of cases) {
+      const r = run(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(msg);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+  });
+
+  it("prints a command's usage for -h and exits 0", () => {
+    const r = run(['bench', '-h']);
+    expect([r.status, r.stdout]).toEqual([0, expect.stringMatching(/^usage: uffd-malloc bench .*--events N/)]);
+  });
+
+  it('ends quietly when the reader goes away', () => {
+    const r = spawnSync('bash', ['-c', `node ${cli} maps --smaps --events 2000 | head -1`], { encoding: 'utf8' });
+    expect(r.stdout.split('\n').length).toBe(2);
+    expect(r.stderr).toBe('');
+  });
+
+  it('fuzz: random argument vectors end in a result or a clear error with exit 2', () => {
+    const word = fc.constantFrom('bench', 'maps', 'threads', 'replay', '--events', '--seed', '--cpus', '--threads', '--json', '--csv', '--allocator', 'uffd', '-1', '0', '1e3', '99999999999', 'abc', '--bogus', '-h');
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (argv) => {
+        const r = run([...argv, '--events', '500']);
+        if (r.status === 0) return;
+        expect(r.status, argv.join(' ')).toBe(2);
+        expect(r.stderr, argv.join(' ')).toMatch(/^(uffd-malloc: |usage: )/);
+        expect(r.stderr, argv.join(' ')).not.toMatch(/\n\s+at /); // no stack trace
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
