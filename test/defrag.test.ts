@@ -164,9 +164,9 @@ import { runDefrag } from '../src/experiment/defrag-run.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
 
 describe('bench --defrag', () => {
-  it('merges a baseline heap fragmented by mremap, verifies its bytes and reports before and after', () => {
+  it('merges a baseline heap fragmented by mremap, verifies its bytes and reports before and after', async () => {
     const w = WORKLOADS.realloc.make({ seed: 2, events: 6000 });
-    const r = runDefrag(w, 'mmap');
+    const r = await runDefrag(w, 'mmap');
     expect(r.before.vmaFinal).toBeGreaterThan(r.after.vmaFinal);
     expect(r.rangesMerged).toBeGreaterThan(0);
     expect(r.bytesVerified).toBeGreaterThan(0);

@@ -45,16 +45,25 @@ export interface SweepOptions {
   threads?: number[];
   cpus?: number;
   profile?: Profile;
+  /** Reject trace protocol errors (--strict). */
+  strict?: boolean;
 }
 
 export async function sweep(specs: WorkloadSpec[], allocators: string[], o: SweepOptions = {}): Promise<RunResult[]> {
   const threadCounts = o.threads?.length ? o.threads : [undefined];
   const jobs: Job[] = specs.flatMap((workload) =>
-    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus, profile: o.profile }))),
+    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus, profile: o.profile, strict: o.strict }))),
   );
   const bar = new Progress(`${jobs.length} runs`);
   const results = await runJobs(jobs, (done, total) => bar.update(done / total));
   bar.done();
+  // a trace that broke the protocol is said once, with its first bad line
+  const told = new Set<string>();
+  for (const r of results) {
+    if (!r.traceErrors || told.has(r.workload)) continue;
+    told.add(r.workload);
+    process.stderr.write(`uffd-malloc: warning: ${r.workload}: ${r.traceErrors} trace line(s) broke the protocol and were skipped (first: ${r.firstTraceError}); --strict rejects them\n`);
+  }
   return results;
 }
 
@@ -82,22 +91,22 @@ export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: nu
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile'], ['json', 'csv', 'defrag']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile'], ['json', 'csv', 'defrag', 'strict']);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   const specs = workloadSpecs(args);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile });
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile, strict: args.flags.has('strict') });
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile'], ['json', 'csv'], 1);
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile'], ['json', 'csv', 'strict'], 1);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
   const specs = workloadsFrom(undefined, args.positional, 1, undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile });
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile, strict: args.flags.has('strict') });
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The uffd-malloc command line: one file per command, wired here.
+import { TraceFormatError } from '../workloads/trace.js';
 import { UsageError } from './args.js';
 import { benchCommand, replayCommand } from './bench.js';
 import { calibrateCommand } from './calibrate.js';
@@ -13,10 +14,10 @@ import { threadsCommand } from './threads.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--profile P] [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--json|--csv]',
   },
-  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--profile P] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok)' },
-  maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps] [--profile P]: /proc/self/maps after a run' },
+  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--strict] [--profile P] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok), streamed; --strict rejects protocol errors' },
+  maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps] [--strict] [--profile P]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]... [--profile P]: one HTML page with charts' },
   threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P]: the 1-64 thread experiment' },
   contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real] [--profile P]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
@@ -60,6 +61,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`uffd-malloc: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    // bad input (options, a malformed trace) is 2; anything else is a failure of ours, 1
+    process.exitCode = err instanceof UsageError || err instanceof TraceFormatError ? 2 : 1;
   },
 );

@@ -56,9 +56,11 @@ export function defragProcess(proc: Process): { bytesVerified: number; rangesMer
   return { bytesVerified, rangesMerged, vmasMerged };
 }
 
-export function runDefrag(workload: EventList, allocator: string, opts: RunOptions = {}): DefragResult {
+/** Run a workload (in memory, or any run function such as a streamed trace's) then defragment. */
+export async function runDefrag(workload: EventList | ((opts: RunOptions) => Promise<RunResult>), allocator: string, opts: RunOptions = {}): Promise<DefragResult> {
   let extra: Omit<DefragResult, keyof RunResult> | null = null;
-  const r = runOne(workload, allocator, {
+  const run = typeof workload === 'function' ? workload : async (o: RunOptions) => runOne(workload, allocator, o);
+  const r = await run({
     ...opts,
     onEnd: (proc) => {
       const costs = opts.profile?.costs;

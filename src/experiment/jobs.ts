@@ -4,10 +4,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { EventList } from '../workloads/events.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
-import { readTrace } from '../workloads/trace.js';
+import { readTrace, scanTrace, traceChunks, TraceFormatError } from '../workloads/trace.js';
 import { runDefrag } from './defrag-run.js';
 import type { Profile } from './profile.js';
-import { type RunOptions, type RunResult, runOne } from './run.js';
+import { runChunks, type RunOptions, type RunResult, runOne } from './run.js';
 
 /** A workload named so a worker can rebuild it: a synthetic generator or a trace file. */
 export type WorkloadSpec = { kind: 'synthetic'; name: string; seed: number; events?: number } | { kind: 'trace'; path: string };
@@ -22,6 +22,8 @@ export interface Job {
   cpus?: number;
   /** The kernel and costs to simulate (plain data, so it crosses to a worker). */
   profile?: Profile;
+  /** Reject a trace's protocol errors instead of counting and skipping them. */
+  strict?: boolean;
 }
 
 export function loadWorkload(spec: WorkloadSpec): EventList {
@@ -31,10 +33,21 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
   return w.make({ seed: spec.seed, events: spec.events });
 }
 
-export function runJob(job: Job, opts: RunOptions = {}): RunResult {
+/**
+ * One job. A trace streams (two passes, a chunk of events in memory at a time); a synthetic
+ * workload is generated whole.
+ */
+export async function runJob(job: Job, opts: RunOptions = {}): Promise<RunResult> {
   const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus, profile: job.profile };
-  if (job.defrag) return runDefrag(loadWorkload(job.workload), job.allocator, o);
-  return runOne(loadWorkload(job.workload), job.allocator, o);
+  const spec = job.workload;
+  const run =
+    spec.kind === 'trace'
+      ? async (ro: RunOptions) => {
+          const shape = await scanTrace(spec.path, { strict: job.strict, threads: ro.threads });
+          return runChunks({ ...shape, fromTrace: true }, traceChunks(spec.path, { strict: job.strict }), job.allocator, ro);
+        }
+      : async (ro: RunOptions) => runOne(loadWorkload(spec), job.allocator, ro);
+  return job.defrag ? runDefrag(run, job.allocator, o) : run(o);
 }
 
 /**
@@ -47,10 +60,10 @@ export async function runJobs(jobs: Job[], onDone: (finished: number, total: num
   const workers = compiled ? Math.min(jobs.length, availableParallelism()) : 1;
   const results: RunResult[] = new Array(jobs.length);
   if (workers <= 1) {
-    jobs.forEach((j, i) => {
-      results[i] = runJob(j);
+    for (let i = 0; i < jobs.length; i++) {
+      results[i] = await runJob(jobs[i]);
       onDone(i + 1, jobs.length);
-    });
+    }
     return results;
   }
   let next = 0;
@@ -66,10 +79,10 @@ export async function runJobs(jobs: Job[], onDone: (finished: number, total: num
             return;
           }
           const i = next++;
-          w.once('message', (m: { result?: RunResult; error?: string }) => {
+          w.once('message', (m: { result?: RunResult; error?: string; trace?: { file: string; line: number; why: string } }) => {
             if (m.error) {
               void w.terminate();
-              reject(new Error(m.error));
+              reject(m.trace ? new TraceFormatError(m.trace.file, m.trace.line, m.trace.why) : new Error(m.error));
               return;
             }
             results[i] = m.result!;

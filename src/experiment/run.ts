@@ -41,6 +41,9 @@ export interface RunResult extends Snapshot {
   wallMs: number;
   /** Allocations that returned NULL. */
   failures: number;
+  /** Trace lines that broke the protocol and were skipped (absent when there were none), and the first. */
+  traceErrors?: number;
+  firstTraceError?: string | null;
   samples?: Sample[];
 }
 
@@ -104,28 +107,52 @@ export function thpBytes(proc: Process): number {
   return n * 2 * 1024 * 1024;
 }
 
-/** Which thread runs each event: the trace's `t` lines, or blocks of 64 events dealt round-robin. */
-export function threadOf(w: EventList, threads?: number): { threads: number; of: Uint16Array; last: number[] } {
-  const of = new Uint16Array(w.length);
+/**
+ * What a run needs to know of its workload before the first event: its size, the object slots,
+ * and which thread runs each event (the workload's `t` events, or blocks of 64 dealt round-robin
+ * over `threads`) with each thread's last event. A streamed trace learns it in a first pass.
+ */
+export interface WorkloadShape {
+  name: string;
+  fromTrace: boolean;
+  /** Entries, thread switches included; and malloc-family events. */
+  length: number;
+  events: number;
+  slots: number;
+  threads: number;
+  dealt: boolean;
+  last: number[];
+  traceErrors?: number;
+  firstTraceError?: string | null;
+}
+
+/** The shape of an in-memory workload. */
+export function shapeOf(w: EventList, threads?: number): WorkloadShape {
   let hasThreads = false;
   for (let i = 0; i < w.length && !hasThreads; i++) if (w.op[i] === OP_THREAD) hasThreads = true;
-  let n = 1;
-  if (hasThreads && threads === undefined) {
-    let t = 0;
-    for (let i = 0; i < w.length; i++) {
-      if (w.op[i] === OP_THREAD) {
-        t = w.x[i];
-        n = Math.max(n, t + 1);
-      }
-      of[i] = t;
-    }
-  } else {
-    n = threads ?? 1;
-    for (let i = 0; i < w.length; i++) of[i] = Math.floor(i / 64) % n;
+  const dealt = !hasThreads || threads !== undefined;
+  let n = dealt ? (threads ?? 1) : 1;
+  let t = 0;
+  const last: number[] = [];
+  for (let i = 0; i < w.length; i++) {
+    if (w.op[i] === OP_THREAD) {
+      t = w.x[i];
+      if (!dealt) n = Math.max(n, t + 1);
+    } else last[dealt ? Math.floor(i / 64) % n : t] = i;
   }
-  const last = new Array<number>(n).fill(-1);
-  for (let i = 0; i < w.length; i++) if (w.op[i] !== OP_THREAD) last[of[i]] = i;
-  return { threads: n, of, last };
+  const errs = w as EventList & { traceErrors?: number; firstTraceError?: string | null };
+  return {
+    name: w.name,
+    fromTrace: w.fromTrace,
+    length: w.length,
+    events: w.events,
+    slots: w.maxId + 1,
+    threads: n,
+    dealt,
+    last: Array.from({ length: n }, (_, k) => last[k] ?? -1),
+    traceErrors: errs.traceErrors,
+    firstTraceError: errs.firstTraceError,
+  };
 }
 
 /**
@@ -145,96 +172,142 @@ function replayerPreamble(a: Allocator): void {
 const TOUCH = 0xa5;
 
 export function runOne(workload: EventList, allocatorName: string, opts: RunOptions = {}): RunResult {
-  const spec = ALLOCATORS[allocatorName];
-  if (!spec) throw new Error(`unknown allocator '${allocatorName}' (known: ${Object.keys(ALLOCATORS).join(', ')})`);
-  const t0 = performance.now();
-  const profile = opts.profile ?? DEFAULT_PROFILE;
-  const costs = profile.costs;
-  const proc = new Process({ settings: profile.kernel.settings });
-  const a: Allocator = spec.make(proc);
-  const ptr = new Float64Array(workload.maxId + 1);
-  const size = new Float64Array(workload.maxId + 1);
-  const every = Math.max(1, Math.floor(workload.length / (opts.samples ?? 100)));
-  const samples: Sample[] = [];
-  let vmaPeak = proc.mm.mapCount;
-  let livePeak = 0;
-  let failures = 0;
-  const { op, x, y, z } = workload;
-  const owner = threadOf(workload, opts.threads);
-  const threads = owner.threads;
-  const cpus = opts.cpus ?? threads;
-  if (threads < 1 || cpus < 1) throw new Error('threads and cpus must be at least 1');
-  if (workload.fromTrace) replayerPreamble(a);
-  // the setup the allocator did is charged to thread 0
-  const tl = new Timeline(proc.mm, threads, cpus, costs);
-  tl.charge(0);
-  let current = -1;
-  const sample = (i: number) => {
-    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes };
-    if (opts.keepSamples) samples.push(s);
-    opts.progress?.(i / workload.length);
-  };
-  for (let i = 0; i < workload.length; i++) {
-    const o = op[i];
-    if (o === OP_THREAD) continue;
-    const tid = owner.of[i];
-    if (tid !== current) {
-      a.setThread?.(tid);
-      current = tid;
-    }
-    let touched = 0;
-    if (o === OP_FREE) {
-      a.free(ptr[x[i]]);
-      ptr[x[i]] = 0;
-    } else if (o === OP_REALLOC) {
-      const old = size[x[i]];
-      const n = z[i];
-      const p = a.realloc(ptr[x[i]], n);
-      if (!p && n) failures++;
-      ptr[x[i]] = 0;
-      ptr[y[i]] = p;
-      size[y[i]] = n;
-      if (p && n > old) proc.fill(p + old, (touched = n - old), TOUCH);
-    } else {
-      const n = o === OP_MALLOC ? y[i] : o === OP_CALLOC ? y[i] * z[i] : z[i];
-      const p = o === OP_MALLOC ? a.malloc(n) : o === OP_CALLOC ? a.calloc(y[i], z[i]) : a.alignedAlloc(y[i], n);
-      if (!p) failures++;
-      ptr[x[i]] = p;
-      size[x[i]] = n;
-      if (p && n > 0) proc.fill(p, (touched = n), TOUCH);
-    }
-    // the allocator's own work and the program's memset are user time
-    tl.charge(tid, costs.userCallNs + touched * costs.memsetNsPerByte);
-    if (i === owner.last[tid]) tl.finished[tid] = true;
-    const vmas = proc.mm.mapCount;
-    if (vmas > vmaPeak) vmaPeak = vmas;
-    if (a.liveBytes > livePeak) livePeak = a.liveBytes;
-    if (i % every === 0) sample(i);
+  const run = new Run(shapeOf(workload, opts.threads), allocatorName, opts);
+  run.feed(workload);
+  return run.finish();
+}
+
+/** A run fed its workload in chunks (a streamed trace): the same result as runOne on the whole. */
+export async function runChunks(shape: WorkloadShape, chunks: AsyncIterable<EventList>, allocatorName: string, opts: RunOptions = {}): Promise<RunResult> {
+  const run = new Run(shape, allocatorName, opts);
+  for await (const c of chunks) run.feed(c);
+  return run.finish();
+}
+
+/** One run in progress: a fresh process and allocator, fed events in order. */
+class Run {
+  private readonly t0 = performance.now();
+  private readonly profile: Profile;
+  private readonly proc: Process;
+  private readonly a: Allocator;
+  private readonly ptr: Float64Array;
+  private readonly size: Float64Array;
+  private readonly every: number;
+  private readonly samples: Sample[] = [];
+  private readonly tl: Timeline;
+  private readonly cpus: number;
+  private vmaPeak: number;
+  private livePeak = 0;
+  private failures = 0;
+  /** Index of the next event over the whole workload, and the thread running now. */
+  private i = 0;
+  private tid = 0;
+  private current = -1;
+
+  constructor(
+    private readonly shape: WorkloadShape,
+    private readonly allocatorName: string,
+    private readonly opts: RunOptions,
+  ) {
+    const spec = ALLOCATORS[allocatorName];
+    if (!spec) throw new Error(`unknown allocator '${allocatorName}' (known: ${Object.keys(ALLOCATORS).join(', ')})`);
+    this.profile = opts.profile ?? DEFAULT_PROFILE;
+    this.proc = new Process({ settings: this.profile.kernel.settings });
+    this.a = spec.make(this.proc);
+    this.ptr = new Float64Array(shape.slots);
+    this.size = new Float64Array(shape.slots);
+    this.every = Math.max(1, Math.floor(shape.length / (opts.samples ?? 100)));
+    this.vmaPeak = this.proc.mm.mapCount;
+    this.cpus = opts.cpus ?? shape.threads;
+    if (shape.threads < 1 || this.cpus < 1) throw new Error('threads and cpus must be at least 1');
+    if (shape.fromTrace) replayerPreamble(this.a);
+    // the setup the allocator did is charged to thread 0
+    this.tl = new Timeline(this.proc.mm, shape.threads, this.cpus, this.profile.costs);
+    this.tl.charge(0);
   }
-  sample(workload.length);
-  const end = snapshot(proc, costs);
-  const wallMs = Math.round(performance.now() - t0);
-  opts.onEnd?.(proc);
-  return {
-    workload: workload.name,
-    allocator: allocatorName,
-    profile: profile.name,
-    events: workload.events,
-    threads,
-    cpus,
-    lockWaitNs: { mmapLockRead: Math.round(tl.lockWaitNs.mmapLockRead), mmapLockWrite: Math.round(tl.lockWaitNs.mmapLockWrite), vmaLock: Math.round(tl.lockWaitNs.vmaLock) },
-    tlbFlushes: proc.mm.tlb.flushes,
-    tlbIpis: proc.mm.tlb.ipis,
-    shootdownNs: Math.round(tl.shootdownNs),
-    lockWaitNsByThread: Array.from(tl.waitByThread, Math.round),
-    vmaPeak,
-    ...end,
-    // with threads, simulated time is when the last one finishes
-    simulatedNs: tl.makespan,
-    rssPeakBytes: proc.mm.rssPeak * 4096,
-    liveBytesPeak: livePeak,
-    wallMs,
-    failures,
-    ...(opts.keepSamples ? { samples } : {}),
-  };
+
+  private sample(i: number): void {
+    const { proc, a } = this;
+    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes };
+    if (this.opts.keepSamples) this.samples.push(s);
+    this.opts.progress?.(i / this.shape.length);
+  }
+
+  feed(w: EventList): void {
+    const { proc, a, ptr, size, tl, shape } = this;
+    const costs = this.profile.costs;
+    const { op, x, y, z } = w;
+    for (let k = 0; k < w.length; k++, this.i++) {
+      const i = this.i;
+      const o = op[k];
+      if (o === OP_THREAD) {
+        if (!shape.dealt) this.tid = x[k];
+        continue;
+      }
+      const tid = shape.dealt ? Math.floor(i / 64) % shape.threads : this.tid;
+      if (tid !== this.current) {
+        a.setThread?.(tid);
+        this.current = tid;
+      }
+      let touched = 0;
+      if (o === OP_FREE) {
+        a.free(ptr[x[k]]);
+        ptr[x[k]] = 0;
+      } else if (o === OP_REALLOC) {
+        const old = size[x[k]];
+        const n = z[k];
+        const p = a.realloc(ptr[x[k]], n);
+        if (!p && n) this.failures++;
+        ptr[x[k]] = 0;
+        ptr[y[k]] = p;
+        size[y[k]] = n;
+        if (p && n > old) proc.fill(p + old, (touched = n - old), TOUCH);
+      } else {
+        const n = o === OP_MALLOC ? y[k] : o === OP_CALLOC ? y[k] * z[k] : z[k];
+        const p = o === OP_MALLOC ? a.malloc(n) : o === OP_CALLOC ? a.calloc(y[k], z[k]) : a.alignedAlloc(y[k], n);
+        if (!p) this.failures++;
+        ptr[x[k]] = p;
+        size[x[k]] = n;
+        if (p && n > 0) proc.fill(p, (touched = n), TOUCH);
+      }
+      // the allocator's own work and the program's memset are user time
+      tl.charge(tid, costs.userCallNs + touched * costs.memsetNsPerByte);
+      if (i === shape.last[tid]) tl.finished[tid] = true;
+      const vmas = proc.mm.mapCount;
+      if (vmas > this.vmaPeak) this.vmaPeak = vmas;
+      if (a.liveBytes > this.livePeak) this.livePeak = a.liveBytes;
+      if (i % this.every === 0) this.sample(i);
+    }
+  }
+
+  finish(): RunResult {
+    const { proc, tl, shape, opts } = this;
+    this.sample(shape.length);
+    const end = snapshot(proc, this.profile.costs);
+    const wallMs = Math.round(performance.now() - this.t0);
+    opts.onEnd?.(proc);
+    return {
+      workload: shape.name,
+      allocator: this.allocatorName,
+      profile: this.profile.name,
+      events: shape.events,
+      threads: shape.threads,
+      cpus: this.cpus,
+      lockWaitNs: { mmapLockRead: Math.round(tl.lockWaitNs.mmapLockRead), mmapLockWrite: Math.round(tl.lockWaitNs.mmapLockWrite), vmaLock: Math.round(tl.lockWaitNs.vmaLock) },
+      tlbFlushes: proc.mm.tlb.flushes,
+      tlbIpis: proc.mm.tlb.ipis,
+      shootdownNs: Math.round(tl.shootdownNs),
+      lockWaitNsByThread: Array.from(tl.waitByThread, Math.round),
+      vmaPeak: this.vmaPeak,
+      ...end,
+      // with threads, simulated time is when the last one finishes
+      simulatedNs: tl.makespan,
+      rssPeakBytes: proc.mm.rssPeak * 4096,
+      liveBytesPeak: this.livePeak,
+      wallMs,
+      failures: this.failures,
+      ...(shape.traceErrors ? { traceErrors: shape.traceErrors, firstTraceError: shape.firstTraceError ?? null } : {}),
+      ...(opts.keepSamples ? { samples: this.samples } : {}),
+    };
+  }
 }

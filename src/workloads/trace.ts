@@ -1,134 +1,155 @@
-// Trace readers: malloc-trace v1 (../shared/traces/FORMAT.md) and glibc's mtrace output, plain
-// or gzip-compressed. A malformed line is an error naming its line number.
-import { readFileSync } from 'node:fs';
+// Trace files: malloc-trace v1 and glibc mtrace output, plain or gzip-compressed, decoded by
+// trace-decoder.ts. `readTrace` loads a whole (small) trace into memory; `scanTrace` and
+// `traceChunks` stream one of any size in two passes (the first learns the event count, threads
+// and slots a replay needs), holding only a chunk of events at a time.
+import { createReadStream, openSync, readFileSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { EventList, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD } from './events.js';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { EventList, OP_THREAD } from './events.js';
+import { type DecoderOptions, type EventSink, LineSplitter, TraceDecoder, TraceFormatError } from './trace-decoder.js';
 
-export class TraceFormatError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    why: string,
-  ) {
-    super(`${file}:${line}: ${why}`);
-    this.name = 'TraceFormatError';
+export { TraceFormatError } from './trace-decoder.js';
+
+/** A trace's name: its file name without .gz and .trace/.mtrace/.txt. */
+export function traceName(path: string): string {
+  return basename(path).replace(/\.gz$/, '').replace(/\.(trace|mtrace|txt)$/, '');
+}
+
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
   }
 }
 
-/** Read a trace file (format detected from its first line), gunzipping when needed. */
-export function readTrace(path: string): EventList {
-  let buf = readFileSync(path);
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
-  const text = buf.toString('utf8');
-  const name = basename(path).replace(/\.gz$/, '').replace(/\.(trace|mtrace|txt)$/, '');
-  const ev = text.startsWith('= Start') || /^@ /m.test(text.slice(0, 4096)) ? parseMtrace(text, name) : parseTrace(text, name);
+function decodeText(bytes: Uint8Array, file: string, name: string, opts: DecoderOptions = {}): EventList & { traceErrors: number; firstTraceError: string | null } {
+  const ev = new EventList(name);
+  const dec = new TraceDecoder(file, opts);
+  const lines = new LineSplitter(file, (b, s, e, n) => dec.line(b, s, e, n, ev));
+  lines.push(bytes);
+  lines.end();
+  return Object.assign(ev, { traceErrors: dec.errors, firstTraceError: dec.firstError });
+}
+
+/** Parse malloc-trace v1 text (tests and small inputs). */
+export function parseTrace(text: string, name = 'trace', opts: DecoderOptions = {}): EventList {
+  return decodeText(Buffer.from(text, 'latin1'), name, name, opts);
+}
+
+/** Parse glibc mtrace text. */
+export function parseMtrace(text: string, name = 'mtrace'): EventList {
+  return decodeText(Buffer.from(text, 'latin1'), name, name);
+}
+
+/** Read a whole trace file into memory (format detected from its first line), gunzipping when needed. */
+export function readTrace(path: string, opts: DecoderOptions = {}): EventList {
+  let buf: Uint8Array = readFileSync(path);
+  if (buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new TraceFormatError(path, 0, `not a readable gzip file: ${(e as Error).message}`);
+    }
+  }
+  const ev = decodeText(buf, path, traceName(path), opts);
   ev.fromTrace = true;
   return ev;
 }
 
-/** malloc-trace v1, parsed by hand: a three-million-line trace should not cost a split per line. */
-export function parseTrace(text: string, name = 'trace'): EventList {
-  const ev = new EventList(name);
-  const len = text.length;
-  let at = 0;
-  let lineNo = 0;
-  const fields = [0, 0, 0];
-  while (at < len) {
-    lineNo++;
-    let nl = text.indexOf('\n', at);
-    if (nl < 0) nl = len;
-    const c = text.charCodeAt(at);
-    if (nl === at || c === 35 /* # */) {
-      at = nl + 1;
-      continue;
+/**
+ * Decode a file line by line into sink, streaming (gunzipping on the way); between input chunks
+ * it yields, so a consumer can take what the sink gathered. A read error (a truncated .gz) is a
+ * TraceFormatError naming the file and the line reached.
+ */
+async function* decodeFile(path: string, dec: TraceDecoder, sink: EventSink): AsyncGenerator<void> {
+  const lines = new LineSplitter(path, (b, s, e, n) => dec.line(b, s, e, n, sink));
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const input = isGzip(path) ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (e) => input.destroy(e));
+  try {
+    for await (const chunk of input) {
+      lines.push(chunk as Buffer);
+      yield;
     }
-    // numbers after the event letter, space-separated
-    let k = 0;
-    let i = at + 1;
-    while (i < nl && k < 3) {
-      if (text.charCodeAt(i) !== 32) throw new TraceFormatError(name, lineNo, `bad line '${text.slice(at, nl)}'`);
-      i++;
-      let v = 0;
-      const s = i;
-      for (let d = text.charCodeAt(i); d >= 48 && d <= 57; d = text.charCodeAt(++i)) v = v * 10 + (d - 48);
-      if (i === s || (i < nl && text.charCodeAt(i) !== 32)) throw new TraceFormatError(name, lineNo, `bad number '${text.slice(s, text.indexOf(' ', s) < 0 || text.indexOf(' ', s) > nl ? nl : text.indexOf(' ', s))}'`);
-      fields[k++] = v;
-    }
-    const need = (n: number) => {
-      if (k !== n) throw new TraceFormatError(name, lineNo, `expected ${n} numbers`);
-    };
-    switch (c) {
-      case 97 /* a */:
-        need(2);
-        ev.push(OP_MALLOC, fields[0], fields[1]);
-        break;
-      case 99 /* c */:
-        need(3);
-        ev.push(OP_CALLOC, fields[0], fields[1], fields[2]);
-        break;
-      case 109 /* m */:
-        need(3);
-        ev.push(OP_MEMALIGN, fields[0], fields[1], fields[2]);
-        break;
-      case 114 /* r */:
-        need(3);
-        ev.push(OP_REALLOC, fields[0], fields[1], fields[2]);
-        break;
-      case 102 /* f */:
-        need(1);
-        ev.push(OP_FREE, fields[0]);
-        break;
-      case 116 /* t */:
-        need(1);
-        ev.push(OP_THREAD, fields[0]);
-        break;
-      default:
-        throw new TraceFormatError(name, lineNo, `unknown event '${text[at]}'`);
-    }
-    at = nl + 1;
+    lines.end();
+  } catch (e) {
+    if (e instanceof TraceFormatError) throw e;
+    throw new TraceFormatError(path, lines.lineNo, `cannot read: ${(e as Error).message}`);
+  } finally {
+    raw.destroy();
   }
-  return ev;
 }
 
-/**
- * glibc mtrace output: `@ caller + 0xADDR 0xSIZE` (malloc), `@ caller - 0xADDR` (free),
- * `@ caller < 0xOLD` then `@ caller > 0xNEW 0xSIZE` (realloc). Addresses become dense IDs.
- */
-export function parseMtrace(text: string, name = 'mtrace'): EventList {
-  const ev = new EventList(name);
-  const ids = new Map<string, number>();
-  const freeIds: number[] = [];
-  let next = 0;
-  let pendingOld: number | null = null;
-  const idFor = (addr: string) => {
-    const id = freeIds.pop() ?? next++;
-    ids.set(addr, id);
-    return id;
-  };
-  text.split('\n').forEach((line, i) => {
-    const m = /^@ \S+ ([-+<>]) (0x[0-9a-fA-F]+)(?: (0x[0-9a-fA-F]+))?/.exec(line);
-    if (!m) return;
-    const [, kind, addr, size] = m;
-    if (kind === '+') ev.push(OP_MALLOC, idFor(addr), parseInt(size ?? '0', 16));
-    else if (kind === '-') {
-      const id = ids.get(addr);
-      if (id === undefined) return; // a free of memory allocated before tracing began
-      ids.delete(addr);
-      freeIds.push(id);
-      ev.push(OP_FREE, id);
-    } else if (kind === '<') {
-      pendingOld = ids.get(addr) ?? null;
-      if (pendingOld !== null) ids.delete(addr);
-    } else {
-      if (size === undefined) throw new TraceFormatError(name, i + 1, 'realloc result without a size');
-      if (pendingOld === null) ev.push(OP_MALLOC, idFor(addr), parseInt(size, 16));
-      else {
-        ids.set(addr, pendingOld);
-        ev.push(OP_REALLOC, pendingOld, pendingOld, parseInt(size, 16));
+/** What a replay needs to know of a trace before it starts. */
+export interface TraceShape {
+  name: string;
+  /** Entries, thread switches included, and malloc-family events alone. */
+  length: number;
+  events: number;
+  /** Object slots (dense IDs) and threads (dense TIDs). */
+  slots: number;
+  threads: number;
+  /** Per thread, the index of its last event: of the trace's own threads, or dealt in blocks of 64 over `threads`. */
+  last: number[];
+  /** True when events were dealt over --threads rather than taken from the trace's `t` lines. */
+  dealt: boolean;
+  traceErrors: number;
+  firstTraceError: string | null;
+}
+
+export interface StreamOptions extends DecoderOptions {
+  /** Deal events over this many threads in blocks of 64 instead of following `t` lines. */
+  threads?: number;
+}
+
+/** The first pass: count what a replay needs, keeping nothing but the live IDs. */
+export async function scanTrace(path: string, opts: StreamOptions = {}): Promise<TraceShape> {
+  const dec = new TraceDecoder(path, opts);
+  let i = 0;
+  let events = 0;
+  let cur = 0;
+  let hasThreads = false;
+  const lastOwn: number[] = [];
+  const lastDealt: number[] = [];
+  const deal = opts.threads;
+  const counter: EventSink = {
+    push(op, x) {
+      if (op === OP_THREAD) {
+        cur = x;
+        hasThreads = true;
+      } else {
+        events++;
+        lastOwn[cur] = i;
+        if (deal) lastDealt[Math.floor(i / 64) % deal] = i;
       }
-      pendingOld = null;
-    }
-  });
-  return ev;
+      i++;
+    },
+  };
+  for await (const _ of decodeFile(path, dec, counter));
+  const dealt = !hasThreads || deal !== undefined;
+  const threads = dealt ? (deal ?? 1) : dec.threads;
+  const last = Array.from({ length: threads }, (_, t) => (dealt ? (deal ? lastDealt[t] : t === 0 ? i - 1 : undefined) : lastOwn[t]) ?? -1);
+  return { name: traceName(path), length: i, events, slots: dec.slots, threads, last, dealt, traceErrors: dec.errors, firstTraceError: dec.firstError };
+}
+
+/** The second pass: the trace's events, a chunk at a time, decoded exactly as scanTrace decoded them. */
+export async function* traceChunks(path: string, opts: DecoderOptions = {}, chunkEvents = 1 << 16): AsyncGenerator<EventList> {
+  const dec = new TraceDecoder(path, opts);
+  const name = traceName(path);
+  let ev = new EventList(name);
+  const ready: EventList[] = [];
+  const sink: EventSink = {
+    push(op, x, y, z) {
+      ev.push(op, x, y, z);
+      if (ev.length >= chunkEvents) {
+        ready.push(ev);
+        ev = new EventList(name);
+      }
+    },
+  };
+  for await (const _ of decodeFile(path, dec, sink)) while (ready.length) yield ready.shift()!;
+  if (ev.length) yield ev;
 }
