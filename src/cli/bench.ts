@@ -1,7 +1,9 @@
 // `uffd-malloc bench` and `uffd-malloc replay`: workloads × allocators, as a table, JSON or CSV.
 import { existsSync } from 'node:fs';
 import { ALLOCATORS } from '../experiment/allocators.js';
-import { type Job, runJobs, type WorkloadSpec } from '../experiment/jobs.js';
+import { type Job, loadWorkload, runJobs, type WorkloadSpec } from '../experiment/jobs.js';
+import { realLibrary, runReal } from '../experiment/real.js';
+import { scanTrace } from '../workloads/trace.js';
 import type { RunResult } from '../experiment/run.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
 import type { Profile } from '../experiment/profile.js';
@@ -72,11 +74,46 @@ function print(results: RunResult[], json: boolean, csv: boolean, profile: Profi
   if (json || csv) return void process.stdout.write(json ? formatJson(results) : formatCsv(results));
   process.stdout.write(defrag ? formatDefragTable(results as DefragResult[]) : formatTable(results));
   process.stdout.write(costsNote(profile));
+  if (results.some((r) => r.allocator.startsWith('real:'))) process.stdout.write('real: rows ran natively on this machine\'s kernel: their sim ms is the measured replay time\n');
 }
 
 /** What a printed time means: whose kernel and whose costs. */
 export function costsNote(profile: Profile): string {
   return `\nprofile ${profile.name}: sim ms priced with the costs of ${profile.costs.machine}; wall ms is this machine running the simulator\n`;
+}
+
+/** --real LIB (repeatable): each checked before any work (a known name or a path that exists). */
+export function realOption(args: ParsedArgs): string[] {
+  const names = args.values.get('real') ?? [];
+  for (const n of names) {
+    try {
+      realLibrary(n);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return names;
+}
+
+/**
+ * The --real rows: each workload replayed natively with each real allocator, one at a time on
+ * this thread (after the simulated sweep, so the measurement has the machine to itself).
+ */
+export async function realRuns(specs: WorkloadSpec[], names: string[], threads?: number[]): Promise<RunResult[]> {
+  if (!names.length) return [];
+  const out: RunResult[] = [];
+  const bar = new Progress(`${specs.length * names.length} real runs`);
+  for (const spec of specs) {
+    const w = spec.kind === 'trace' ? spec.path : loadWorkload(spec);
+    // a trace of several threads replays on a pthread per trace thread, unless --threads says otherwise
+    const threaded = spec.kind === 'trace' && !threads && (await scanTrace(spec.path)).threads > 1;
+    for (const n of names) {
+      out.push(runReal(w, n, { threads: threaded }));
+      bar.update(out.length / (specs.length * names.length));
+    }
+  }
+  bar.done();
+  return out;
 }
 
 /** --threads N (repeatable, or a comma list: a sweep) and --cpus N, each at least 1. */
@@ -91,22 +128,26 @@ export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: nu
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile'], ['json', 'csv', 'defrag', 'strict']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile', 'real'], ['json', 'csv', 'defrag', 'strict']);
+  const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   const specs = workloadSpecs(args);
   const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile, strict: args.flags.has('strict') });
+  results.push(...(await realRuns(specs, real, threadOptions(args).threads)));
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile'], ['json', 'csv', 'strict'], 1);
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile', 'real'], ['json', 'csv', 'strict'], 1);
+  const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
   const specs = workloadsFrom(undefined, args.positional, 1, undefined);
   const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile, strict: args.flags.has('strict') });
+  results.push(...(await realRuns(specs, real, threadOptions(args).threads)));
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }

@@ -14,9 +14,9 @@ import { threadsCommand } from './threads.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--real LIB]... [--json|--csv]',
   },
-  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--strict] [--profile P] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok), streamed; --strict rejects protocol errors' },
+  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--strict] [--profile P] [--real LIB]... [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok), streamed; --strict rejects protocol errors' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps] [--strict] [--profile P]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]... [--profile P]: one HTML page with charts' },
   threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P]: the 1-64 thread experiment' },

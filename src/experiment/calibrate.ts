@@ -10,6 +10,7 @@ import { DEFAULT_SETTINGS, type KernelSettings } from '../mm/kernel.js';
 import { UFFD_FEATURES } from '../mm/userfaultfd/uapi.js';
 import { runScenario } from '../script/run.js';
 import { DEFAULT_PROFILE, type ProbeNote, type Profile } from './profile.js';
+import { measureUserCosts } from './real.js';
 import { recorderBinary, runRecorder } from './recorder.js';
 
 /** A behaviour probe: a scenario, and what its real-kernel output says about one setting. */
@@ -224,6 +225,12 @@ export function calibrateCosts(profile: Profile, bin: string | null, onStep: (do
     }
     onStep((i + 1) / names.length);
   });
-  costs.machine = `this machine (${release()}), measured by recorder --bench: ${measured.join(', ')}; other costs from ${DEFAULT_PROFILE.costs.machine}`;
+  const user = measureUserCosts();
+  if (user) {
+    costs.userCallNs = user.callNs;
+    costs.memsetNsPerByte = user.memsetNsPerByte;
+    measured.push(`malloc call ${user.callNs} ns`, `memset ${user.memsetNsPerByte} ns/B`);
+  }
+  costs.machine = `this machine (${release()}), measured by calibrate: ${measured.join(', ')}; other costs from ${DEFAULT_PROFILE.costs.machine}`;
   return { ...profile, costs };
 }

@@ -1,5 +1,6 @@
-// Find or build the project's recorder (tools/recorder.c) with the system compiler, to measure
-// the real kernel beside the simulator.
+// Find or build the project's native tools with the system compiler: the recorder
+// (tools/recorder.c) that runs scenarios and benchmarks on the real kernel, and the native trace
+// replayer (tools/replay.c) that replays a trace with a real malloc. The one module that runs them.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,20 +13,33 @@ function root(): string {
   return d;
 }
 
-/** The recorder's path, building it when needed; null without a compiler. */
-export function recorderBinary(): string | null {
+/**
+ * tools/bin/NAME built from tools/NAME.c (and the tools/NAME-*.h it includes), rebuilt when a
+ * source is newer than the binary (a stale one would not know newer operations); null without
+ * a compiler (or a library it links).
+ */
+function toolBinary(name: string, libs: string[]): string | null {
   const r = root();
-  const bin = join(r, 'tools', 'bin', 'recorder');
-  // rebuilt when a source is newer than the binary (a stale one would not know newer operations)
-  const sources = readdirSync(join(r, 'tools')).filter((f) => /^recorder.*\.[ch]$/.test(f));
+  const bin = join(r, 'tools', 'bin', name);
+  const sources = readdirSync(join(r, 'tools')).filter((f) => f === `${name}.c` || (f.startsWith(`${name}-`) && f.endsWith('.h')));
   if (existsSync(bin) && sources.every((f) => statSync(join(r, 'tools', f)).mtimeMs <= statSync(bin).mtimeMs)) return bin;
   try {
     mkdirSync(dirname(bin), { recursive: true });
-    execFileSync('cc', ['-O2', '-o', bin, join(r, 'tools', 'recorder.c'), '-lpthread'], { stdio: 'pipe' });
+    execFileSync('cc', ['-O2', '-o', bin, join(r, 'tools', `${name}.c`), ...libs], { stdio: 'pipe' });
     return bin;
   } catch {
     return null;
   }
+}
+
+/** The recorder's path, building it when needed; null without a compiler. */
+export function recorderBinary(): string | null {
+  return toolBinary('recorder', ['-lpthread']);
+}
+
+/** The native trace replayer's path, building it when needed; null without a compiler or zlib's headers. */
+export function replayerBinary(): string | null {
+  return toolBinary('replay', ['-lz', '-lpthread']);
 }
 
 /** The two-thread experiment on this machine's kernel: victim ns per fault by mode. */
