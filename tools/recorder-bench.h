@@ -83,6 +83,47 @@ static double b_uffd_zeropage(void) {
   return t / n;
 }
 
+/** The write fault that copies a zero page (do_wp_page): pages mapped by UFFDIO_ZEROPAGE, then written. */
+static double b_cow_zero(void) {
+  size_t n = 4096, len = n * 4096;
+  char *p = map_anon(len, MAP_NORESERVE);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  int fd = uffd_setup(p, len, UFFD_FEATURE_SIGBUS);
+  if (fd < 0) return -1;
+  struct uffdio_zeropage z = {.range = {(uintptr_t)p, len}};
+  ioctl(fd, UFFDIO_ZEROPAGE, &z);
+  double t = now_ns();
+  for (size_t i = 0; i < n; i++) p[i * 4096] = 1;
+  t = now_ns() - t;
+  close(fd);
+  munmap(p, len);
+  return t / n;
+}
+
+/** MADV_DONTNEED of one populated 4 KiB page (the cost model's madvise). */
+static double b_dontneed_4k(void) {
+  size_t n = 4096, len = n * 4096;
+  char *p = map_anon(len, 0);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  for (size_t i = 0; i < len; i += 4096) p[i] = 1;
+  double t = now_ns();
+  for (size_t i = 0; i < n; i++) madvise(p + i * 4096, 4096, MADV_DONTNEED);
+  t = now_ns() - t;
+  munmap(p, len);
+  return t / n;
+}
+
+/** mprotect of one page back and forth in a 2-page mapping (a split and a merge each time). */
+static double b_mprotect(void) {
+  int reps = 4096;
+  char *p = map_anon(2 * 4096, 0);
+  double t = now_ns();
+  for (int i = 0; i < reps; i++) mprotect(p, 4096, i & 1 ? PROT_READ | PROT_WRITE : PROT_READ);
+  t = now_ns() - t;
+  munmap(p, 2 * 4096);
+  return t / reps;
+}
+
 static double b_uffd_copy(void) {
   size_t n = 4096, len = n * 4096;
   char *p = map_anon(len, MAP_NORESERVE);
@@ -148,7 +189,8 @@ static const struct { const char *name; double (*fn)(void); } BENCHES[] = {
     {"write-fault-4k", b_write_fault},   {"mmap-munmap-4k-10k-vmas", b_mmap_munmap},
     {"dontneed-2m", b_dontneed_2m},      {"uffd-zeropage-4k", b_uffd_zeropage},
     {"uffd-copy-4k", b_uffd_copy},       {"uffd-move-4k", b_uffd_move_4k},
-    {"uffd-move-2m-thp", b_uffd_move_2m}, {"sigbus-roundtrip", b_sigbus}};
+    {"uffd-move-2m-thp", b_uffd_move_2m}, {"sigbus-roundtrip", b_sigbus}, {"cow-zero-4k", b_cow_zero},
+    {"dontneed-4k", b_dontneed_4k}, {"mprotect-4k", b_mprotect}};
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -39,7 +39,18 @@ static void access_op(char **tok, int nt) {
     unsigned char v = 0;
     if (!strcmp(tok[0], "read")) v = *p;
     else if (!strcmp(tok[0], "write")) *p = (char)num(ARG(2));
-    else for (size_t i = 0, L = num(ARG(2)); i < L; i++) p[i] = (char)num(ARG(3));
+    else {
+      // page by page in address order: the first store of a page faults (and may signal) at
+      // the byte it would fault at, the rest of the page is a plain memset
+      const char b = (char)num(ARG(3));
+      for (size_t i = 0, L = num(ARG(2)); i < L;) {
+        size_t n = 4096 - ((uintptr_t)(p + i) & 4095);
+        if (n > L - i) n = L - i;
+        p[i] = b;
+        memset((char *)p + i, b, n);
+        i += n;
+      }
+    }
     print_log();
     if (!strcmp(tok[0], "read")) printf(" ok 0x%02x", v); else printf(" ok");
   } else {
@@ -50,7 +61,7 @@ static void access_op(char **tok, int nt) {
 
 static void run_op(char **tok, int nt) {
   const char *op = tok[0];
-  int inspect = !strcmp(op, "maps") || !strcmp(op, "count") || !strcmp(op, "rss") || !strcmp(op, "locks") || !strcmp(op, "events");
+  int inspect = !strcmp(op, "maps") || !strcmp(op, "count") || !strcmp(op, "rss") || !strcmp(op, "locks") || !strcmp(op, "events") || !strcmp(op, "faults");
   if (!inspect) trace_enable(1);
   errno = 0;
   if (!strcmp(op, "mmap")) {
@@ -71,7 +82,7 @@ static void run_op(char **tok, int nt) {
     if (f > 0) fl |= MREMAP_FIXED;
     char *p = mremap(AT(1), num(ARG(2)), num(ARG(3)), fl, f > 0 ? AT(f + 1) : NULL);
     if (p == MAP_FAILED) printf(" err %s", ename(errno));
-    else if (p < arena || p >= arena + ARENA_SIZE) printf(" ok elsewhere");
+    else if (p < arena || p >= arena + arena_size) printf(" ok elsewhere");
     else printf(" ok +0x%llx", rel((uintptr_t)p));
   } else if (!strcmp(op, "madvise")) {
     int adv = (int)num(ARG(3));
@@ -109,8 +120,14 @@ static void run_op(char **tok, int nt) {
     int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | (word(tok, nt, "user_mode_only") >= 0 ? USER_MODE_ONLY : 0));
     struct uffdio_api api = {.api = UFFD_API, .features = feat};
     if (fd < 0 || ioctl(fd, UFFDIO_API, &api)) printf(" err %s", ename(errno));
-    else { ufd = fd; printf(" ok"); }
+    else {
+      ufd = fd;
+      quiet_uffd = (feat & UFFD_FEATURE_SIGBUS) && !(feat & (UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_FORK));
+      if (!quiet_uffd) start_monitor();
+      printf(" ok");
+    }
   } else if (!strcmp(op, "monitor")) {
+    start_monitor();
     const char *p = ARG(1);
     mon_policy = !strcmp(p, "zero") ? P_ZERO : !strcmp(p, "copy") ? P_COPY : !strcmp(p, "continue") ? P_CONTINUE : P_NONE;
     mon_byte = (int)num(ARG(2));
@@ -173,6 +190,8 @@ static void run_op(char **tok, int nt) {
     printf(" ok");
   } else if (!strcmp(op, "locks")) {
     trace_print();
+  } else if (!strcmp(op, "faults")) {
+    faults_print();
   } else {
     printf(" err unknown-op");
   }

@@ -49,7 +49,8 @@ struct move_arg { uint64_t dst, src, len, mode; int64_t move; };
 #define IOCTL_MOVE _IOWR(UFFDIO, 0x05, struct move_arg)
 #define MOVE_ALLOW_SRC_HOLES (1ULL << 1)
 
-#define ARENA_SIZE (1ULL << 30)
+// the arena: 1 GiB, or RECORDER_ARENA_GB (verify replays whole heaps in it)
+static uint64_t arena_size = 1ULL << 30;
 #define MAXTOK 16
 
 static char *arena;
@@ -79,6 +80,23 @@ static void note(const char *fmt, ...) {
 }
 
 static unsigned long long rel(uint64_t a) { return (unsigned long long)(a - (uintptr_t)arena); }
+
+#define MONITOR_STACK (256 << 10)
+static void *monitor_stack;
+static int monitor_started;
+static void *monitor(void *unused);
+
+/** Start the monitor thread, once. */
+static void start_monitor(void) {
+  if (monitor_started) return;
+  monitor_started = 1;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setstack(&at, monitor_stack, MONITOR_STACK);
+  pthread_t t;
+  pthread_create(&t, &at, monitor, NULL);
+  usleep(1000);
+}
 
 static void *monitor(void *unused) {
   (void)unused;
@@ -111,7 +129,7 @@ static void *monitor(void *unused) {
            rel(m.arg.remove.start), rel(m.arg.remove.end));
     } else if (m.event == UFFD_EVENT_REMAP) {
       uint64_t to = m.arg.remap.to;
-      if (to < (uintptr_t)arena || to >= (uintptr_t)arena + ARENA_SIZE) note(" event(remap,+0x%llx,elsewhere)", rel(m.arg.remap.from));
+      if (to < (uintptr_t)arena || to >= (uintptr_t)arena + arena_size) note(" event(remap,+0x%llx,elsewhere)", rel(m.arg.remap.from));
       else note(" event(remap,+0x%llx,+0x%llx)", rel(m.arg.remap.from), rel(to));
     } else {
       note(" event(%u,0)", m.event);
@@ -120,8 +138,12 @@ static void *monitor(void *unused) {
   return NULL;
 }
 
+/** A userfaultfd in SIGBUS mode asking for no events sends the monitor nothing to wait for. */
+static int quiet_uffd;
+
 static void print_log(void) {
-  usleep(2000);  // events that do not block the caller arrive a little later
+  // events that do not block the caller arrive a little later: wait for them, unless none can come
+  if (ufd >= 0 && !quiet_uffd) usleep(2000);
   pthread_mutex_lock(&mon_lock);
   fwrite(mon_log, 1, mon_len, stdout);
   mon_len = 0;
@@ -177,7 +199,7 @@ static void smaps(int mode /* 0 maps, 1 count, 2 rss */) {
     char perms[8];
     unsigned long ino;
     if (sscanf(line, "%llx-%llx %7s %*x %*s %lu", &s, &e, perms, &ino) == 4 && strchr(line, '-') < strchr(line, ' ')) {
-      inside = s >= (uintptr_t)arena && e <= (uintptr_t)arena + ARENA_SIZE;
+      inside = s >= (uintptr_t)arena && e <= (uintptr_t)arena + arena_size;
       if (inside) {
         count++;
         snprintf(head, sizeof head, "+0x%llx-+0x%llx %s %s", rel(s), rel(e), perms, ino ? "file" : "anon");
@@ -206,7 +228,11 @@ static void smaps(int mode /* 0 maps, 1 count, 2 rss */) {
 
 // ---- mmap_lock acquisitions through the mmap_lock_acquire_returned tracepoint ----
 static int trace_fd[2] = {-1, -1};
+// page faults taken during the operations (the `faults` op): the kernel's software counter
+static int fault_fd = -1;
 static void trace_open(void) {
+  struct perf_event_attr fa = {.type = PERF_TYPE_SOFTWARE, .size = sizeof fa, .config = PERF_COUNT_SW_PAGE_FAULTS, .disabled = 1};
+  fault_fd = syscall(SYS_perf_event_open, &fa, 0, -1, -1, 0);
   static const char *roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing", "/tmp/uffd-malloc-tracefs"};
   int id = -1;
   for (int i = 0; i < 3 && id < 0; i++) {
@@ -224,8 +250,18 @@ static void trace_open(void) {
     if (trace_fd[w] >= 0 && ioctl(trace_fd[w], PERF_EVENT_IOC_SET_FILTER, filter)) { close(trace_fd[w]); trace_fd[w] = -1; }
   }
 }
+/** RECORDER_TIMING: no counters around operations, so `elapsed` times the kernel work alone. */
+static int timing_only;
 static void trace_enable(int on) {
+  if (timing_only) return;
   for (int w = 0; w < 2; w++) if (trace_fd[w] >= 0) ioctl(trace_fd[w], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+  if (fault_fd >= 0) ioctl(fault_fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+}
+static void faults_print(void) {
+  unsigned long long v;
+  if (fault_fd < 0 || read(fault_fd, &v, sizeof v) != sizeof v) { printf(" err ENOTSUP"); return; }
+  ioctl(fault_fd, PERF_EVENT_IOC_RESET, 0);
+  printf(" ok %llu", v);
 }
 static void trace_print(void) {
   if (trace_fd[0] < 0 || trace_fd[1] < 0) { printf(" err ENOTSUP"); return; }
@@ -248,37 +284,59 @@ static void on_fault_signal(int sig, siginfo_t *si, void *uc) {
 #include "recorder-bench.h"
 #include "recorder-contention.h"
 
+static uint64_t op_ns;
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--bench")) return bench_main(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "--contention")) return contention_main(argc - 1, argv + 1);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  timing_only = getenv("RECORDER_TIMING") != NULL;
+  const char *gb = getenv("RECORDER_ARENA_GB");
+  if (gb && strtoull(gb, NULL, 0) > 0) arena_size = strtoull(gb, NULL, 0) << 30;
   puts("# real kernel");
   sink = memfd_create("sink", MFD_CLOEXEC);
   if (ftruncate(sink, 1 << 24)) return 1;
-  pthread_t t;
-  pthread_create(&t, NULL, monitor, NULL);
-  usleep(1000);
+  // the monitor thread's stack is made now, before the arena is chosen, so it never lands in the
+  // arena; with RECORDER_LAZY_MONITOR the thread starts only when a scenario needs it (a uffd
+  // that sends events or waits for a monitor, or `monitor`): a process with one thread flushes
+  // its TLB without IPIs, as the single-threaded programs the simulator models do
+  monitor_stack = mmap(NULL, MONITOR_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  memset(monitor_stack, 0, MONITOR_STACK); // faulted in now, not while a scenario counts locks
+  memset(page_buf, 0, sizeof page_buf);      // likewise the copy buffer: its faults are not the scenario's
+  // RECORDER_LAZY_MONITOR (verify's timing run): no second thread unless a scenario needs one
+  if (!getenv("RECORDER_LAZY_MONITOR")) start_monitor();
   // a free, 1 GiB-aligned window: reserve twice its size, keep the aligned middle in mind, let go
-  char *probe = mmap(NULL, 2 * ARENA_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  arena = (char *)(((uintptr_t)probe + ARENA_SIZE - 1) & ~(uintptr_t)(ARENA_SIZE - 1));
-  munmap(probe, 2 * ARENA_SIZE);
+  char *probe = mmap(NULL, 2 * arena_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  arena = (char *)(((uintptr_t)probe + arena_size - 1) & ~(uintptr_t)(arena_size - 1));
+  munmap(probe, 2 * arena_size);
   struct sigaction sa = {.sa_sigaction = on_fault_signal, .sa_flags = SA_SIGINFO | SA_NODEFER};
   sigaction(SIGSEGV, &sa, NULL);
   sigaction(SIGBUS, &sa, NULL);
   trace_open();
-  char line[512];
+  char line[4096];
   int n = 0;
   while (fgets(line, sizeof line, stdin)) {
     char *cut = strpbrk(line, "#\n");
     if (cut) *cut = 0;
     for (size_t L = strlen(line); L && (line[L - 1] == ' ' || line[L - 1] == '\t' || line[L - 1] == '\r');) line[--L] = 0;
-    char buf[512], *tok[MAXTOK];
+    char buf[4096], *tok[MAXTOK];
     int nt = 0;
     strcpy(buf, line);
     for (char *s, *p = strtok_r(buf, " \t", &s); p && nt < MAXTOK; p = strtok_r(NULL, " \t", &s)) tok[nt++] = p;
     if (!nt) continue;
     printf("%d %s ->", ++n, line);
+    // elapsed: the time the operations since the last elapsed took (inspections excluded)
+    if (!strcmp(tok[0], "elapsed")) {
+      printf(" ok %llu\n", (unsigned long long)op_ns);
+      op_ns = 0;
+      continue;
+    }
+    int timed = strcmp(tok[0], "maps") && strcmp(tok[0], "count") && strcmp(tok[0], "rss") && strcmp(tok[0], "events") && strcmp(tok[0], "locks") && strcmp(tok[0], "faults");
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     run_op(tok, nt);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (timed) op_ns += (b.tv_sec - a.tv_sec) * 1000000000ULL + (b.tv_nsec - a.tv_nsec);
     putchar('\n');
   }
   return 0;

@@ -10,6 +10,7 @@ import { mapsCommand } from './maps.js';
 import { reportCommand } from './report.js';
 import { scriptCommand } from './script.js';
 import { threadsCommand } from './threads.js';
+import { verifyCommand } from './verify.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<numbe
   threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P]: the 1-64 thread experiment' },
   contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real] [--profile P]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
   script: { run: scriptCommand, help: 'script FILE [--profile P]: run a kernel-oracle scenario on the simulator' },
+  verify: { run: verifyCommand, help: 'verify TRACE --allocator A [--profile P] [--every N] [--json]: the run on the simulator and, in lockstep, on the live kernel, compared' },
   calibrate: { run: calibrateCommand, help: '[--out FILE] [--quick] [--name N]: a profile (kernel settings and costs) for this machine, probed with the recorder' },
   demo: { run: demoCommand, help: '[--profile P]: map and touch memory, print /proc/self/maps and smaps_rollup' },
 };

@@ -185,7 +185,16 @@ export function calibrateQuick(opts: CalibrateOptions = {}): QuickCalibration {
 /** recorder --bench figures and the costs each one measures (ns per call). */
 const BENCH_COSTS: Record<string, (c: Profile['costs'], ns: number) => void> = {
   'write-fault-4k': (c, ns) => {
-    c.faultNs.anon = c.faultNs.cow = c.faultNs.file = ns;
+    c.faultNs.anon = c.faultNs.file = ns;
+  },
+  'cow-zero-4k': (c, ns) => {
+    c.faultNs.cow = ns;
+  },
+  'dontneed-4k': (c, ns) => {
+    c.syscallNs.madvise = ns;
+  },
+  'mprotect-4k': (c, ns) => {
+    c.syscallNs.mprotect = ns;
   },
   'mmap-munmap-4k-10k-vmas': (c, ns) => {
     c.syscallNs.mmap = c.syscallNs.munmap = c.syscallNs.brk = ns / 2;

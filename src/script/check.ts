@@ -84,6 +84,8 @@ export const SYNTAX: Record<string, OpSyntax> = {
   rss: { args: [] },
   events: { args: [] },
   locks: { args: [] },
+  elapsed: { args: [] },
+  faults: { args: [] },
 };
 
 /** A C integer literal (decimal, 0x hex, 0 octal), optionally signed, with an optional K/M/G. */

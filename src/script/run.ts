@@ -34,6 +34,8 @@ const rel = (addr: number) => {
 
 export interface ScenarioOptions {
   settings?: Partial<KernelSettings>;
+  /** The arena's size (the recorder's RECORDER_ARENA_GB). @defaultValue 1 GiB */
+  arenaSize?: number;
 }
 
 export class ScenarioError extends Error {
@@ -53,15 +55,19 @@ export class ScenarioRunner {
   private readonly memfds = new Map<string, number>();
   private readonly sinkFd: number;
   readonly uffd: UffdScenario;
+  private readonly arenaSize: number;
+  private faultsSeen = 0;
 
   constructor(opts: ScenarioOptions = {}) {
+    this.arenaSize = opts.arenaSize ?? ARENA_SIZE;
     // recordings are made with vm.nr_hugepages=8 (tools/record.sh)
     this.proc = new Process({ settings: { nrHugepages: 8, ...opts.settings } });
     // the runner's sink for `kread` exists before the arena, as in runner.c
     this.sinkFd = this.proc.memfdCreate('sink', MFD_CLOEXEC);
     this.proc.ftruncate(this.sinkFd, 1 << 24);
-    this.uffd = new UffdScenario(this.proc, ARENA_BASE, ARENA_SIZE);
+    this.uffd = new UffdScenario(this.proc, ARENA_BASE, this.arenaSize);
     this.proc.mm.lock.take(); // the runner counts from the first operation
+    for (const v of Object.values(this.proc.mm.faults)) this.faultsSeen += v;
   }
 
   /**
@@ -132,7 +138,7 @@ export class ScenarioRunner {
           newAddr = ARENA_BASE + parseNumber(a[f + 1]);
         }
         const r = p.mremap(off(0), parseNumber(a[1]), parseNumber(a[2]), flags, newAddr);
-        return r < ARENA_BASE || r >= ARENA_BASE + ARENA_SIZE ? 'ok elsewhere' : `ok ${rel(r)}`;
+        return r < ARENA_BASE || r >= ARENA_BASE + this.arenaSize ? 'ok elsewhere' : `ok ${rel(r)}`;
       }
       case 'madvise': {
         const adv = ADVICE[a[2]] ?? parseNumber(a[2]);
@@ -175,6 +181,17 @@ export class ScenarioRunner {
       }
       case 'events':
         return 'ok';
+      case 'faults': {
+        // page faults since the last `faults` (the recorder reads the kernel's software counter)
+        let n = 0;
+        for (const v of Object.values(p.mm.faults)) n += v;
+        const d = n - this.faultsSeen;
+        this.faultsSeen = n;
+        return `ok ${d}`;
+      }
+      case 'elapsed':
+        // the recorder prints the real time its operations took; the simulator has none to give
+        return 'ok 0';
       case 'locks': {
         const c = p.mm.lock.take();
         return `ok write=${c.write} read=${c.read}`;
@@ -207,8 +224,8 @@ export class ScenarioRunner {
 
   private arenaVmas() {
     const out = [];
-    for (const v of this.proc.mm.vmas.overlapping(ARENA_BASE, ARENA_BASE + ARENA_SIZE)) {
-      if (v.start >= ARENA_BASE && v.end <= ARENA_BASE + ARENA_SIZE) out.push(v);
+    for (const v of this.proc.mm.vmas.overlapping(ARENA_BASE, ARENA_BASE + this.arenaSize)) {
+      if (v.start >= ARENA_BASE && v.end <= ARENA_BASE + this.arenaSize) out.push(v);
     }
     return out;
   }

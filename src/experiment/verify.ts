@@ -1,0 +1,349 @@
+// Whole-run verification: an allocator replays a trace on the simulator while every kernel
+// operation it makes and every write to memory is logged as a line of the scenario language,
+// translated into the recorder's arena; the log then runs on the live kernel (tools/recorder.c)
+// and on the simulator's scenario runner, and the two outputs are compared line by line, with
+// checkpoints (maps, RSS, mmap_lock counts) every N events, at the trace's peak and at the end.
+// The first line that differs is the first divergence, named by event and operation.
+import { spawnSync } from 'node:child_process';
+import type { Allocator } from '../alloc/allocator.js';
+import { MMAP_BASE, START_BRK } from '../mm/mm.js';
+import { Process } from '../mm/process.js';
+import { MAP_FIXED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
+import { UFFD_FEATURES, UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFDIO_REGISTER_MODE_WP, UFFDIO_ZEROPAGE_MODE_DONTWAKE, UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES } from '../mm/userfaultfd/uapi.js';
+import { ScenarioRunner } from '../script/run.js';
+import { parseScenario } from '../script/parse.js';
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
+import { ALLOCATORS } from './allocators.js';
+import { simulatedNs } from './cost-model.js';
+import { DEFAULT_PROFILE, type Profile } from './profile.js';
+import { recorderBinary } from './recorder.js';
+
+const GiB = 2 ** 30;
+/** The arena: brk addresses in its first 16 GiB, the mmap area (top-down from MMAP_BASE) above. */
+const BRK_SPAN = 16 * GiB;
+const MMAP_SPAN = 111 * GiB;
+export const VERIFY_ARENA_GB = 128;
+const BRK_BASE = Math.floor(START_BRK / GiB) * GiB;
+const MMAP_LOW = Math.floor((MMAP_BASE - MMAP_SPAN) / GiB) * GiB;
+
+export class Unverifiable extends Error {}
+
+/** A simulated address as an offset into the verify arena (alignment within 1 GiB kept). */
+export function arenaOffset(addr: number): number {
+  if (addr >= BRK_BASE && addr < BRK_BASE + BRK_SPAN) return addr - BRK_BASE;
+  if (addr >= MMAP_LOW && addr < MMAP_BASE + GiB) return BRK_SPAN + addr - MMAP_LOW;
+  throw new Unverifiable(`address 0x${addr.toString(16)} lies outside the verify arena`);
+}
+
+const hex = (n: number) => '0x' + n.toString(16);
+const off = (a: number) => hex(arenaOffset(a));
+function prot(p: number): string {
+  const s = (p & PROT_READ ? 'r' : '') + (p & PROT_WRITE ? 'w' : '') + (p & PROT_EXEC ? 'x' : '');
+  return s || 'none';
+}
+
+/** The log: scenario lines, and for each line the event it belongs to. */
+class KernelLog {
+  readonly lines: string[] = [];
+  readonly eventOf: number[] = [];
+  event = -1;
+  bytesWritten = 0;
+  private brkTop = 0;
+
+  add(line: string): void {
+    this.lines.push(line);
+    this.eventOf.push(this.event);
+  }
+
+  /** Wrap a process so that what a program does to the kernel through it is logged. */
+  wrap(proc: Process): Process {
+    const log = this;
+    this.brkTop = proc.mm.brk;
+    const brkMoved = () => {
+      const top = Math.ceil(proc.mm.brk / PAGE_SIZE) * PAGE_SIZE;
+      const old = Math.ceil(log.brkTop / PAGE_SIZE) * PAGE_SIZE;
+      // brk is replayed as mmap/munmap of the heap's top, in the arena
+      if (top > old) log.add(`mmap ${off(old)} ${hex(top - old)} rw`);
+      else if (top < old) log.add(`munmap ${off(top)} ${hex(old - top)}`);
+      log.brkTop = proc.mm.brk;
+    };
+    const handlers: Record<string, (f: (...a: never[]) => unknown, args: number[]) => unknown> = {
+      mmap: (f, [addr, len, p, flags, fd]) => {
+        if (fd !== undefined && fd >= 0) throw new Unverifiable('file mappings are not logged');
+        let r: number;
+        const words = `${flags & MAP_SHARED ? ' shared' : ''}${flags & MAP_NORESERVE ? ' noreserve' : ''}${flags & MAP_POPULATE ? ' populate' : ''}${flags & MAP_FIXED ? ' fixed' : ''}`;
+        try {
+          r = f(...([addr, len, p, flags, fd] as never[])) as number;
+        } catch (e) {
+          log.add(`mmap ${addr ? off(addr) : hex(BRK_SPAN)} ${hex(len)} ${prot(p)}${words}`);
+          throw e;
+        }
+        log.add(`mmap ${off(r)} ${hex(len)} ${prot(p)}${words}`);
+        return r;
+      },
+      munmap: (f, [a, len]) => (log.add(`munmap ${off(a)} ${hex(len)}`), f(...([a, len] as never[]))),
+      mprotect: (f, [a, len, p]) => (log.add(`mprotect ${off(a)} ${hex(len)} ${prot(p)}`), f(...([a, len, p] as never[]))),
+      madvise: (f, [a, len, adv]) => (log.add(`madvise ${off(a)} ${hex(len)} ${adv}`), f(...([a, len, adv] as never[]))),
+      mremap: (f, [a, oldLen, newLen, flags = 0, newAddr = 0]) => {
+        let r: number;
+        const base = `mremap ${off(a)} ${hex(oldLen)} ${hex(newLen)}${flags & MREMAP_MAYMOVE ? ' maymove' : ''}${flags & MREMAP_DONTUNMAP ? ' dontunmap' : ''}`;
+        try {
+          r = f(...([a, oldLen, newLen, flags, newAddr] as never[])) as number;
+        } catch (e) {
+          log.add(base + (flags & MREMAP_FIXED ? ` fixed ${off(newAddr)}` : ''));
+          throw e;
+        }
+        // where the simulator moved it, the live kernel is told to move it too
+        log.add(base + (flags & MREMAP_FIXED || r !== a ? ` fixed ${off(r)}` : ''));
+        return r;
+      },
+      brk: (f, args) => {
+        const r = f(...(args as never[]));
+        brkMoved();
+        return r;
+      },
+      sbrk: (f, args) => {
+        try {
+          return f(...(args as never[]));
+        } finally {
+          brkMoved();
+        }
+      },
+      uffdApi: (f, [fd, features = 0, api]) => {
+        const names = Object.entries(UFFD_FEATURES).filter(([, bit]) => features & bit).map(([n]) => n);
+        log.add(`uffd ${names.join(' ')}`.trim());
+        return f(...([fd, features, api] as never[]));
+      },
+      uffdRegister: (f, [fd, start, len, mode]) => {
+        const modes = [mode & UFFDIO_REGISTER_MODE_MISSING && 'missing', mode & UFFDIO_REGISTER_MODE_WP && 'wp', mode & UFFDIO_REGISTER_MODE_MINOR && 'minor'].filter(Boolean).join(' ');
+        log.add(`uffd_register ${off(start)} ${hex(len)} ${modes || 0}`);
+        return f(...([fd, start, len, mode] as never[]));
+      },
+      uffdUnregister: (f, [fd, start, len]) => (log.add(`uffd_unregister ${off(start)} ${hex(len)}`), f(...([fd, start, len] as never[]))),
+      uffdZeropage: (f, [fd, start, len, mode = 0]) => {
+        if (mode & UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT) throw new Unverifiable('the allocator uses the proposed huge-zero-page extension of UFFDIO_ZEROPAGE, which no real kernel has');
+        log.add(`uffd_zeropage ${off(start)} ${hex(len)}${mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE ? ' dontwake' : ''}`);
+        return f(...([fd, start, len, mode] as never[]));
+      },
+      uffdCopy: (f, [fd, dst, src, len, mode = 0]) => {
+        if (len > 2 << 20) throw new Unverifiable('UFFDIO_COPY of more than the recorder\'s 2 MiB buffer');
+        log.add(`uffd_copy ${off(dst)} ${hex(len)} ${proc.read(src, 1)[0]}${mode ? ' wp' : ''}`);
+        return f(...([fd, dst, src, len, mode] as never[]));
+      },
+      uffdMove: (f, [fd, dst, src, len, mode = 0]) => {
+        log.add(`uffd_move ${off(dst)} ${off(src)} ${hex(len)}${mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES ? ' allow_src_holes' : ''}`);
+        return f(...([fd, dst, src, len, mode] as never[]));
+      },
+      uffdMonitor: () => {
+        throw new Unverifiable('a userfaultfd monitor thread is not replayed by the recorder');
+      },
+      fill: (f, [a, len, byte]) => {
+        if (len > 0) log.add(`fill ${off(a)} ${hex(len)} ${byte & 0xff}`);
+        log.bytesWritten += len;
+        return f(...([a, len, byte] as never[]));
+      },
+      write8: (f, [a, byte]) => (log.add(`write ${off(a)} ${byte & 0xff}`), f(...([a, byte] as never[]))),
+      read8: (f, [a]) => (log.add(`read ${off(a)}`), f(...([a] as never[]))),
+    };
+    // user-mode copies: a read touches each page, a write stores its first byte's value over its range
+    const copies: Record<string, (f: (...a: never[]) => unknown, args: unknown[]) => unknown> = {
+      read: (f, [a, len]) => {
+        const start = a as number;
+        for (let p = Math.floor(start / PAGE_SIZE) * PAGE_SIZE; p < start + (len as number); p += PAGE_SIZE) log.add(`read ${off(Math.max(p, start))}`);
+        return f(...([a, len] as never[]));
+      },
+      write: (f, [a, data]) => {
+        const d = data as Uint8Array | number[];
+        if (d.length) log.add(`fill ${off(a as number)} ${hex(d.length)} ${d[0]}`);
+        log.bytesWritten += d.length;
+        return f(...([a, data] as never[]));
+      },
+    };
+    return new Proxy(proc, {
+      get(target, name, receiver) {
+        const v = Reflect.get(target, name, receiver);
+        if (typeof v !== 'function' || typeof name !== 'string') return v;
+        const h = handlers[name];
+        const c = copies[name];
+        const bound = v.bind(target) as (...a: never[]) => unknown;
+        if (h) return (...args: number[]) => h(bound, args);
+        if (c) return (...args: unknown[]) => c(bound, args);
+        return bound;
+      },
+    });
+  }
+}
+
+export interface VerifyOptions {
+  allocator: string;
+  profile?: Profile;
+  /** A checkpoint every this many events. @defaultValue 100000 */
+  every?: number;
+}
+
+export interface Divergence {
+  event: number;
+  operation: string;
+  line: number;
+  real: string;
+  simulated: string;
+}
+
+export interface VerifyResult {
+  trace: string;
+  allocator: string;
+  events: number;
+  identical: boolean;
+  firstDivergence: Divergence | null;
+  checkpoints: number;
+  /** The live kernel's time for the logged operations (syscalls and the faulting writes), and the simulator's price of the same. */
+  kernelNs: number;
+  simulatedKernelNs: number;
+  lines: number;
+}
+
+const TOUCH = 0xa5;
+const OVERHEAD_PROBES = 2000;
+/** Operations the recorder does not time. */
+const UNTIMED = new Set(['maps', 'count', 'rss', 'events', 'locks', 'elapsed', 'faults']);
+
+/** Log a workload's kernel operations through one allocator, with checkpoints. */
+export function logRun(w: EventList, opts: VerifyOptions): { log: KernelLog; checkpoints: number; proc: Process } {
+  const spec = ALLOCATORS[opts.allocator];
+  if (!spec) throw new Error(`unknown allocator '${opts.allocator}'`);
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const log = new KernelLog();
+  const proc = new Process({ settings: profile.kernel.settings });
+  const p = log.wrap(proc);
+  const a: Allocator = spec.make(p);
+  const ptr = new Float64Array(w.maxId + 1);
+  const size = new Float64Array(w.maxId + 1);
+  const every = opts.every ?? 100_000;
+  let checkpoints = 0;
+  const checkpoint = () => {
+    checkpoints++;
+    for (const l of ['maps', 'rss', 'locks', 'faults', 'elapsed']) log.add(l);
+  };
+  // the trace's peak live bytes, found by a first walk over the events
+  let live = 0;
+  let peak = 0;
+  let peakAt = -1;
+  for (let i = 0; i < w.length; i++) {
+    const o = w.op[i];
+    if (o === OP_FREE) live -= size[w.x[i]];
+    else if (o === OP_REALLOC) live += w.z[i] - size[w.x[i]];
+    else if (o !== OP_THREAD) live += o === OP_CALLOC ? w.y[i] * w.z[i] : o === OP_MALLOC ? w.y[i] : w.z[i];
+    if (o === OP_FREE) size[w.x[i]] = 0;
+    else if (o === OP_REALLOC) size[w.y[i]] = w.z[i];
+    else if (o !== OP_THREAD) size[w.x[i]] = o === OP_CALLOC ? w.y[i] * w.z[i] : o === OP_MALLOC ? w.y[i] : w.z[i];
+    if (live > peak) [peak, peakAt] = [live, i];
+  }
+  size.fill(0);
+  // the recorder's own cost per operation (parsing, printing, signal setup), measured on reads of
+  // a resident page in a corner of the arena no allocator uses, is taken out of the live time
+  const probe = hex(BRK_SPAN - 2 * 2 ** 20);
+  log.add(`mmap ${probe} 0x1000 rw`);
+  log.add(`write ${probe} 1`);
+  log.add('elapsed');
+  for (let k = 0; k < OVERHEAD_PROBES; k++) log.add(`read ${probe}`);
+  log.add('elapsed');
+  log.add(`munmap ${probe} 0x1000`);
+  log.add('locks'); // the counts start here
+  log.add('faults');
+  let events = 0;
+  for (let i = 0; i < w.length; i++) {
+    const o = w.op[i];
+    if (o === OP_THREAD) continue;
+    log.event = ++events;
+    const x = w.x[i];
+    if (o === OP_FREE) {
+      a.free(ptr[x]);
+      ptr[x] = 0;
+    } else if (o === OP_REALLOC) {
+      const old = size[x];
+      const n = w.z[i];
+      const q = a.realloc(ptr[x], n);
+      ptr[x] = 0;
+      ptr[w.y[i]] = q;
+      size[w.y[i]] = n;
+      if (q && n > old) p.fill(q + old, n - old, TOUCH);
+    } else {
+      const n = o === OP_MALLOC ? w.y[i] : o === OP_CALLOC ? w.y[i] * w.z[i] : w.z[i];
+      const q = o === OP_MALLOC ? a.malloc(n) : o === OP_CALLOC ? a.calloc(w.y[i], w.z[i]) : a.alignedAlloc(w.y[i], n);
+      ptr[x] = q;
+      size[x] = n;
+      if (q && n > 0) p.fill(q, n, TOUCH);
+    }
+    if (events % every === 0 || i === peakAt) checkpoint();
+  }
+  log.event = events;
+  checkpoint();
+  return { log, checkpoints, proc };
+}
+
+/** Verify a workload: its log on the live kernel and on the simulator, compared. */
+export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
+  const bin = recorderBinary();
+  if (!bin) throw new Error('verify needs the recorder: Linux, a C compiler (cc) and root');
+  const { log, checkpoints, proc } = logRun(w, opts);
+  const text = log.lines.join('\n') + '\n';
+  const record = (timing: boolean) => {
+    const env = { ...process.env, RECORDER_ARENA_GB: String(VERIFY_ARENA_GB), ...(timing ? { RECORDER_TIMING: '1', RECORDER_LAZY_MONITOR: '1' } : {}) };
+    const r = spawnSync(bin, { input: text, encoding: 'utf8', env, maxBuffer: 2 ** 31 - 1 });
+    if (r.status !== 0 || r.error) throw new Error(`the recorder failed: ${r.error?.message ?? r.stderr.slice(0, 300)}`);
+    return r.stdout.split('\n');
+  };
+  // one run compares (with the lock and fault counters on), one times (with them off: their
+  // tracepoints would add to every fault)
+  const realOut = record(false);
+  const timed = record(true);
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  const runner = new ScenarioRunner({ settings: profile.kernel.settings, arenaSize: VERIFY_ARENA_GB * GiB });
+  let first: Divergence | null = null;
+  let kernelNs = 0;
+  let elapsedSeen = 0;
+  let perOpNs = 0;
+  let timedOps = 0;
+  let faultLines = 0;
+  // outputs: line 0 is the header, then one line per operation (maps adds indented lines)
+  let r = 1;
+  const ops = parseScenario(text);
+  for (let k = 0; k < ops.length && !first; k++) {
+    const sim = runner.step(ops[k]).split('\n');
+    const real = realOut.slice(r, r + sim.length);
+    r += sim.length;
+    if (ops[k].op === 'elapsed') {
+      const ns = Number(timed[r - sim.length]?.split(' ok ')[1] ?? 0);
+      elapsedSeen++;
+      if (elapsedSeen === 2) perOpNs = ns / OVERHEAD_PROBES;
+      else if (elapsedSeen > 2) kernelNs += ns - timedOps * perOpNs;
+      timedOps = 0;
+      continue;
+    }
+    if (!UNTIMED.has(ops[k].op)) timedOps++;
+    // the first count holds the recorder's own first faults (its code paths): not compared
+    if (ops[k].op === 'faults' && ++faultLines === 1) continue;
+    for (let j = 0; j < sim.length; j++) {
+      if (sim[j] !== real[j]) {
+        first = { event: log.eventOf[k], operation: ops[k].text, line: k + 1, real: real.slice(j).join(' | '), simulated: sim.slice(j).join(' | ') };
+        break;
+      }
+    }
+  }
+  const s = proc.mm;
+  const costs = profile.costs;
+  return {
+    trace: w.name,
+    allocator: opts.allocator,
+    events: log.event,
+    identical: first === null,
+    firstDivergence: first,
+    checkpoints,
+    kernelNs: Math.round(kernelNs),
+    // the cost model's syscalls and faults, the pages MADV_DONTNEED zapped (priced apart, as the
+    // timeline prices them) and the memset of the written bytes
+    simulatedKernelNs: Math.round(simulatedNs(s.syscalls, s.faults, costs) + s.pagesZapped * costs.thread.zapPageNs + log.bytesWritten * costs.memsetNsPerByte),
+    lines: log.lines.length,
+  };
+}
+
