@@ -1,0 +1,46 @@
+// Whole-run verification against the live kernel: skipped, with the reason, where the recorder
+// cannot run (no Linux, compiler or root). The log itself is checked everywhere.
+import { describe, expect, it } from 'vitest';
+import { arenaOffset, logRun, Unverifiable, verify } from '../src/experiment/verify.js';
+import { recorderBinary } from '../src/experiment/recorder.js';
+import { calibrateQuick } from '../src/experiment/calibrate.js';
+import { DEFAULT_PROFILE } from '../src/experiment/profile.js';
+import { MMAP_BASE, START_BRK } from '../src/mm/mm.js';
+import { checkScenario } from '../src/script/check.js';
+import { WORKLOADS } from '../src/workloads/synthetic.js';
+
+const churn = WORKLOADS.churn.make({ seed: 2, events: 4000 });
+
+describe('the kernel log', () => {
+  it('is a well-formed scenario with checkpoints, in an arena that keeps 2 MiB alignment', () => {
+    for (const a of ['glibc', 'uffd', 'guarded']) {
+      const { log, checkpoints } = logRun(churn, { allocator: a, every: 1000 });
+      expect(checkScenario(log.lines.join('\n')), a).toEqual([]);
+      expect(checkpoints).toBeGreaterThanOrEqual(4);
+      expect(log.lines.filter((l) => l === 'maps').length).toBe(checkpoints);
+    }
+    expect(arenaOffset(START_BRK) % (2 << 20)).toBe(START_BRK % (2 << 20));
+    expect(arenaOffset(MMAP_BASE - (2 << 20)) % (2 << 20)).toBe((MMAP_BASE - (2 << 20)) % (2 << 20));
+  });
+
+  it('refuses an allocator that needs the proposed huge-zero-page extension', () => {
+    expect(() => logRun(churn, { allocator: 'uffd-thp' })).toThrow(Unverifiable);
+  });
+});
+
+const bin = process.platform === 'linux' && process.getuid?.() === 0 ? recorderBinary() : null;
+if (!bin) console.warn('verify.test: the live-kernel comparison needs Linux, cc and root: skipped');
+
+describe.skipIf(!bin)('verify on this kernel', () => {
+  // compare under the kernel in front of us
+  const profile = { ...DEFAULT_PROFILE, kernel: calibrateQuick({ recorder: bin }).profile.kernel };
+  for (const a of ['uffd', 'glibc', 'mmap', 'guarded', 'uffd-copy']) {
+    it(`finds ${a}'s run identical through the end`, () => {
+      const r = verify(churn, { allocator: a, every: 1000, profile });
+      expect(r.firstDivergence).toBeNull();
+      expect(r).toMatchObject({ trace: 'churn', allocator: a, events: 4000, identical: true });
+      expect(r.kernelNs).toBeGreaterThan(0);
+      expect(r.simulatedKernelNs).toBeGreaterThan(0);
+    });
+  }
+});
