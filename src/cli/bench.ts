@@ -7,7 +7,9 @@ import { scanTrace } from '../workloads/trace.js';
 import type { RunResult } from '../experiment/run.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
 import type { Profile } from '../experiment/profile.js';
-import { exclusive, intOption, LIMITS, type ParsedArgs, parseArgs, profileOption, UsageError } from './args.js';
+import { join } from 'node:path';
+import { checkWritable, exclusive, intOption, LIMITS, type ParsedArgs, parseArgs, profileOption, UsageError } from './args.js';
+import { type Shard, shardJobs, shardOption, writeShard } from './shard.js';
 import { Progress } from './progress.js';
 import { formatCsv, formatDefragTable, formatJson, formatTable } from './table.js';
 import type { DefragResult } from '../experiment/defrag-run.js';
@@ -49,6 +51,10 @@ export interface SweepOptions {
   profile?: Profile;
   /** Reject trace protocol errors (--strict). */
   strict?: boolean;
+  /** Run only this shard's share of the sweep. */
+  shard?: Shard | null;
+  /** Write the results as a shard file in this directory. */
+  out?: string;
 }
 
 export async function sweep(specs: WorkloadSpec[], allocators: string[], o: SweepOptions = {}): Promise<RunResult[]> {
@@ -56,9 +62,13 @@ export async function sweep(specs: WorkloadSpec[], allocators: string[], o: Swee
   const jobs: Job[] = specs.flatMap((workload) =>
     threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus, profile: o.profile, strict: o.strict }))),
   );
-  const bar = new Progress(`${jobs.length} runs`);
-  const results = await runJobs(jobs, (done, total) => bar.update(done / total));
+  // runs are numbered in this fixed order; a shard takes every N-th
+  const positions = shardJobs(jobs.length, o.shard ?? null);
+  const mine = positions.map((i) => jobs[i]);
+  const bar = new Progress(`${mine.length} runs`);
+  const results = await runJobs(mine, (done, total) => bar.update(done / total));
   bar.done();
+  if (o.out) process.stderr.write(`wrote ${writeShard(o.out, o.shard ?? null, positions, jobs.length, results)} (${results.length} of ${jobs.length} runs)\n`);
   // a trace that broke the protocol is said once, with its first bad line
   const told = new Set<string>();
   for (const r of results) {
@@ -69,7 +79,7 @@ export async function sweep(specs: WorkloadSpec[], allocators: string[], o: Swee
   return results;
 }
 
-function print(results: RunResult[], json: boolean, csv: boolean, profile: Profile): void {
+export function print(results: RunResult[], json: boolean, csv: boolean, profile: Profile): void {
   const defrag = results.length > 0 && 'before' in results[0];
   if (json || csv) return void process.stdout.write(json ? formatJson(results) : formatCsv(results));
   process.stdout.write(defrag ? formatDefragTable(results as DefragResult[]) : formatTable(results));
@@ -80,6 +90,15 @@ function print(results: RunResult[], json: boolean, csv: boolean, profile: Profi
 /** What a printed time means: whose kernel and whose costs. */
 export function costsNote(profile: Profile): string {
   return `\nprofile ${profile.name}: sim ms priced with the costs of ${profile.costs.machine}; wall ms is this machine running the simulator\n`;
+}
+
+/** --shard and --out, checked before any work. */
+export function sweepShard(args: ParsedArgs): { shard: Shard | null; out?: string } {
+  const shard = shardOption(args);
+  const out = args.values.get('out')?.at(-1);
+  // the directory may not exist yet: then the one it would go in must be writable
+  if (out) checkWritable(existsSync(out) ? join(out, '.shard') : out);
+  return { shard, out };
 }
 
 /** --real LIB (repeatable): each checked before any work (a known name or a path that exists). */
@@ -128,25 +147,25 @@ export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: nu
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile', 'real'], ['json', 'csv', 'defrag', 'strict']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile', 'real', 'shard', 'out'], ['json', 'csv', 'defrag', 'strict']);
   const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   const specs = workloadSpecs(args);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile, strict: args.flags.has('strict') });
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile, strict: args.flags.has('strict'), ...sweepShard(args) });
   results.push(...(await realRuns(specs, real, threadOptions(args).threads)));
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile', 'real'], ['json', 'csv', 'strict'], 1);
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile', 'real', 'shard', 'out'], ['json', 'csv', 'strict'], 1);
   const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
   const specs = workloadsFrom(undefined, args.positional, 1, undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile, strict: args.flags.has('strict') });
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile, strict: args.flags.has('strict'), ...sweepShard(args) });
   results.push(...(await realRuns(specs, real, threadOptions(args).threads)));
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;

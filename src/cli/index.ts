@@ -7,6 +7,7 @@ import { calibrateCommand } from './calibrate.js';
 import { contentionCommand } from './contention.js';
 import { demoCommand } from './demo.js';
 import { mapsCommand } from './maps.js';
+import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { scriptCommand } from './script.js';
 import { threadsCommand } from './threads.js';
@@ -15,15 +16,16 @@ import { verifyCommand } from './verify.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--real LIB]... [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--real LIB]... [--shard I/N|auto/N --out DIR] [--json|--csv]',
   },
-  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--strict] [--profile P] [--real LIB]... [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok), streamed; --strict rejects protocol errors' },
+  replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--strict] [--profile P] [--real LIB]... [--shard I/N|auto/N --out DIR] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok), streamed; --strict rejects protocol errors' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps] [--strict] [--profile P]: /proc/self/maps after a run' },
   report: { run: reportCommand, help: '[--out FILE] [--workload W]... [--trace FILE]... [--allocator A]... [--profile P]: one HTML page with charts' },
-  threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P]: the 1-64 thread experiment' },
+  threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P] [--shard I/N --out DIR]: the 1-64 thread experiment' },
   contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real] [--profile P]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
   script: { run: scriptCommand, help: 'script FILE [--profile P]: run a kernel-oracle scenario on the simulator' },
   verify: { run: verifyCommand, help: 'verify TRACE --allocator A [--profile P] [--every N] [--json]: the run on the simulator and, in lockstep, on the live kernel, compared' },
+  merge: { run: mergeCommand, help: 'merge DIR... [--json|--csv] [--report FILE]: the shard files of a sweep (--shard I/N --out DIR) as one table, JSON or report' },
   calibrate: { run: calibrateCommand, help: '[--out FILE] [--quick] [--name N]: a profile (kernel settings and costs) for this machine, probed with the recorder' },
   demo: { run: demoCommand, help: '[--profile P]: map and touch memory, print /proc/self/maps and smaps_rollup' },
 };

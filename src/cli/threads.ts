@@ -3,7 +3,7 @@
 // and to TLB shootdowns.
 import type { RunResult } from '../experiment/run.js';
 import { parseArgs, profileOption } from './args.js';
-import { allocatorsFrom, costsNote, sweep, threadOptions, workloadSpecs } from './bench.js';
+import { allocatorsFrom, costsNote, sweep, sweepShard, threadOptions, workloadSpecs } from './bench.js';
 
 export const THREAD_STEPS = [1, 2, 4, 8, 16, 32, 64];
 
@@ -24,11 +24,11 @@ export function formatThreads(results: RunResult[]): string {
 }
 
 export async function threadsCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'profile'], ['json']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'profile', 'shard', 'out'], ['json']);
   const profile = profileOption(args);
   const specs = workloadSpecs(args, 100_000);
   const steps = threadOptions(args).threads ?? THREAD_STEPS;
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { threads: steps, profile });
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { threads: steps, profile, ...sweepShard(args) });
   process.stdout.write(args.flags.has('json') ? JSON.stringify(results, null, 2) + '\n' : formatThreads(results) + costsNote(profile));
   return 0;
 }
