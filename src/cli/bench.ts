@@ -51,6 +51,9 @@ export interface SweepOptions {
   profile?: Profile;
   /** Reject trace protocol errors (--strict). */
   strict?: boolean;
+  /** Keep the bytes written to memory (--keep-bytes). */
+  keepBytes?: boolean;
+  uffdHeapBytes?: number;
   /** Run only this shard's share of the sweep. */
   shard?: Shard | null;
   /** Write the results as a shard file in this directory. */
@@ -60,7 +63,7 @@ export interface SweepOptions {
 export async function sweep(specs: WorkloadSpec[], allocators: string[], o: SweepOptions = {}): Promise<RunResult[]> {
   const threadCounts = o.threads?.length ? o.threads : [undefined];
   const jobs: Job[] = specs.flatMap((workload) =>
-    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus, profile: o.profile, strict: o.strict }))),
+    threadCounts.flatMap((threads) => allocators.map((allocator) => ({ workload, allocator, keepSamples: o.keepSamples, defrag: o.defrag, threads, cpus: o.cpus, profile: o.profile, strict: o.strict, keepBytes: o.keepBytes, uffdHeapBytes: o.uffdHeapBytes }))),
   );
   // runs are numbered in this fixed order; a shard takes every N-th
   const positions = shardJobs(jobs.length, o.shard ?? null);
@@ -93,12 +96,14 @@ export function costsNote(profile: Profile): string {
 }
 
 /** --shard and --out, checked before any work. */
-export function sweepShard(args: ParsedArgs): { shard: Shard | null; out?: string } {
+export function sweepShard(args: ParsedArgs): { shard: Shard | null; out?: string; keepBytes: boolean; uffdHeapBytes?: number } {
   const shard = shardOption(args);
   const out = args.values.get('out')?.at(-1);
   // the directory may not exist yet: then the one it would go in must be writable
   if (out) checkWritable(existsSync(out) ? join(out, '.shard') : out);
-  return { shard, out };
+  // the uffd heap's reservation: 64 GiB unless a bigger heap is to be replayed (up to 64 TiB)
+  const gb = args.values.has('uffd-heap-gb') ? intOption(args, 'uffd-heap-gb', 64, 1, 65536) : undefined;
+  return { shard, out, keepBytes: args.flags.has('keep-bytes'), uffdHeapBytes: gb === undefined ? undefined : gb * 2 ** 30 };
 }
 
 /** --real LIB (repeatable): each checked before any work (a known name or a path that exists). */
@@ -147,7 +152,7 @@ export function threadOptions(args: ParsedArgs): { threads?: number[]; cpus?: nu
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile', 'real', 'shard', 'out'], ['json', 'csv', 'defrag', 'strict']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'cpus', 'profile', 'real', 'shard', 'out', 'uffd-heap-gb'], ['json', 'csv', 'defrag', 'strict', 'keep-bytes']);
   const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
@@ -159,7 +164,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile', 'real', 'shard', 'out'], ['json', 'csv', 'strict'], 1);
+  const args = parseArgs(argv, ['allocator', 'threads', 'cpus', 'profile', 'real', 'shard', 'out', 'uffd-heap-gb'], ['json', 'csv', 'strict', 'keep-bytes'], 1);
   const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);

@@ -16,7 +16,7 @@ import { verifyCommand } from './verify.js';
 const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<number>; help: string }> = {
   bench: {
     run: benchCommand,
-    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--real LIB]... [--shard I/N|auto/N --out DIR] [--json|--csv]',
+    help: 'workloads x allocators: [--workload W]... [--trace FILE]... [--allocator A]... [--seed N] [--events N] [--threads N[,N...]] [--cpus N] [--defrag] [--strict] [--profile P] [--real LIB]... [--shard I/N|auto/N --out DIR] [--keep-bytes] [--uffd-heap-gb N] [--json|--csv]',
   },
   replay: { run: replayCommand, help: 'replay TRACE [--allocator A]... [--threads N] [--cpus N] [--strict] [--profile P] [--real LIB]... [--shard I/N|auto/N --out DIR] [--json|--csv]: a malloc trace (malloc-trace v1 or mtrace, .gz ok), streamed; --strict rejects protocol errors' },
   maps: { run: mapsCommand, help: '[--workload W|--trace FILE] [--allocator A] [--smaps] [--strict] [--profile P]: /proc/self/maps after a run' },

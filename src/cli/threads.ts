@@ -24,7 +24,7 @@ export function formatThreads(results: RunResult[]): string {
 }
 
 export async function threadsCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'profile', 'shard', 'out'], ['json']);
+  const args = parseArgs(argv, ['workload', 'allocator', 'seed', 'events', 'trace', 'threads', 'profile', 'shard', 'out', 'uffd-heap-gb'], ['json', 'keep-bytes']);
   const profile = profileOption(args);
   const specs = workloadSpecs(args, 100_000);
   const steps = threadOptions(args).threads ?? THREAD_STEPS;

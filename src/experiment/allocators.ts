@@ -5,19 +5,25 @@ import { GuardedMalloc, MmapPerObject } from '../alloc/baselines/simple.js';
 import { UffdMalloc } from '../alloc/malloc/malloc.js';
 import type { Sys } from '../alloc/sys.js';
 
-export const ALLOCATORS: Record<string, { describe: string; make: (sys: Sys) => Allocator }> = {
+/** Knobs an experiment may set on the allocators it makes. */
+export interface AllocatorKnobs {
+  /** The uffd heap's one reservation, in bytes. @defaultValue 64 GiB */
+  uffdHeapBytes?: number;
+}
+
+export const ALLOCATORS: Record<string, { describe: string; make: (sys: Sys, k?: AllocatorKnobs) => Allocator }> = {
   glibc: { describe: 'glibc-like ptmalloc2: brk main arena, mmap at the (dynamic) 128 KiB threshold', make: (s) => new GlibcMalloc(s) },
   guarded: { describe: 'PartitionAlloc-like: slot spans between PROT_NONE guard pages', make: (s) => new GuardedMalloc(s) },
   mmap: { describe: 'every allocation its own mmap, every free a munmap', make: (s) => new MmapPerObject(s) },
-  uffd: { describe: 'uffd-malloc: one VMA, userfaultfd SIGBUS mode', make: (s) => new UffdMalloc(s) },
-  'uffd-thp': { describe: 'uffd-malloc with the huge-zero-page UFFDIO_ZEROPAGE extension', make: (s) => new UffdMalloc(s, { hugeZeroPage: true }) },
+  uffd: { describe: 'uffd-malloc: one VMA, userfaultfd SIGBUS mode', make: (s, k) => new UffdMalloc(s, { size: k?.uffdHeapBytes }) },
+  'uffd-thp': { describe: 'uffd-malloc with the huge-zero-page UFFDIO_ZEROPAGE extension', make: (s, k) => new UffdMalloc(s, { hugeZeroPage: true, size: k?.uffdHeapBytes }) },
   'uffd-copy': {
     describe: 'uffd-malloc mapping with UFFDIO_COPY of zeroes: no copy-on-write (and no shootdown) at first write',
-    make: (s) => new UffdMalloc(s, { populate: 'copy' }),
+    make: (s, k) => new UffdMalloc(s, { populate: 'copy', size: k?.uffdHeapBytes }),
   },
   'uffd-batch': {
     describe: 'uffd-malloc giving memory back in 8 MiB batches (fewer, larger MADV_DONTNEEDs)',
-    make: (s) => new UffdMalloc(s, { releaseBatch: 8 << 20 }),
+    make: (s, k) => new UffdMalloc(s, { releaseBatch: 8 << 20, size: k?.uffdHeapBytes }),
   },
 };
 

@@ -62,6 +62,7 @@ export async function runDefrag(workload: EventList | ((opts: RunOptions) => Pro
   const run = typeof workload === 'function' ? workload : async (o: RunOptions) => runOne(workload, allocator, o);
   const r = await run({
     ...opts,
+    keepBytes: true, // the merged ranges' bytes are compared before and after
     onEnd: (proc) => {
       const costs = opts.profile?.costs;
       const before = snapshot(proc, costs);

@@ -24,6 +24,10 @@ export interface Job {
   profile?: Profile;
   /** Reject a trace's protocol errors instead of counting and skipping them. */
   strict?: boolean;
+  /** Keep the bytes written to memory (--keep-bytes). */
+  keepBytes?: boolean;
+  /** The uffd heap's reservation in bytes (--uffd-heap-gb). */
+  uffdHeapBytes?: number;
 }
 
 export function loadWorkload(spec: WorkloadSpec): EventList {
@@ -38,7 +42,7 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
  * workload is generated whole.
  */
 export async function runJob(job: Job, opts: RunOptions = {}): Promise<RunResult> {
-  const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus, profile: job.profile };
+  const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus, profile: job.profile, keepBytes: job.keepBytes, uffdHeapBytes: job.uffdHeapBytes };
   const spec = job.workload;
   const run =
     spec.kind === 'trace'

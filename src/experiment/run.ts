@@ -61,6 +61,13 @@ export interface RunOptions {
   threads?: number;
   /** Simulated CPUs. @defaultValue one per thread */
   cpus?: number;
+  /**
+   * Keep the bytes the program writes (tests, byte verification). A run's metrics never read
+   * them, so by default pages keep only zero-or-not. @defaultValue false
+   */
+  keepBytes?: boolean;
+  /** The uffd heap's reservation (a 64 GiB one caps a heap near that size). @defaultValue 64 GiB */
+  uffdHeapBytes?: number;
   /** The kernel and costs to simulate. @defaultValue DEFAULT_PROFILE */
   profile?: Profile;
   /** Receives the process at the end (for `maps`, or the defragment step). */
@@ -212,8 +219,8 @@ class Run {
     const spec = ALLOCATORS[allocatorName];
     if (!spec) throw new Error(`unknown allocator '${allocatorName}' (known: ${Object.keys(ALLOCATORS).join(', ')})`);
     this.profile = opts.profile ?? DEFAULT_PROFILE;
-    this.proc = new Process({ settings: this.profile.kernel.settings });
-    this.a = spec.make(this.proc);
+    this.proc = new Process({ settings: this.profile.kernel.settings, keepBytes: opts.keepBytes ?? false });
+    this.a = spec.make(this.proc, { uffdHeapBytes: opts.uffdHeapBytes });
     this.ptr = new Float64Array(shape.slots);
     this.size = new Float64Array(shape.slots);
     this.every = Math.max(1, Math.floor(shape.length / (opts.samples ?? 100)));

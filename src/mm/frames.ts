@@ -15,7 +15,10 @@ export const FRAME_LAZYFREE = 2; // MADV_FREE'd and clean since
 // a subpage of a large (THP) folio: set at allocation, kept when the PMD mapping is split (the
 // folio stays compound, PTE-mapped), cleared only when the folio itself is split (split_folio)
 export const FRAME_THP = 4;
-const FRAME_DATA = 0x80; // holds bytes in its slab
+const FRAME_DATA = 0x80; // holds bytes in its slab (without keepBytes: holds something not zero)
+
+/** What a data frame reads as when its bytes are not kept: a constant that is not zero. */
+export const PLACEHOLDER_BYTE = 0xa5;
 
 /** The head frame of the THP a FRAME_THP subpage belongs to: heads are 512-aligned (allocHuge). */
 export function folioHead(pfn: number): number {
@@ -32,6 +35,9 @@ const slabPool: Uint8Array[] = [];
 const SLAB_POOL_MAX = 64;
 
 export class FrameTable {
+  /** keepBytes false: frames remember only zero or not, never their bytes (FRAME_DATA alone). */
+  constructor(readonly keepBytes = true) {}
+
   private refcount = new Int32Array(1 << 14);
   private fflags = new Uint8Array(1 << 14);
   private slabs: (Uint8Array | null)[] = [];
@@ -146,6 +152,7 @@ export class FrameTable {
   /** Whether the frame reads as all zeroes (pages_identical with the zero page). */
   isZero(pfn: number): boolean {
     if (!(this.fflags[pfn] & FRAME_DATA)) return true;
+    if (!this.keepBytes) return false;
     const slab = this.slabs[pfn >> SLAB_SHIFT]!;
     const at = FrameTable.offset(pfn);
     const words = new Float64Array(slab.buffer, slab.byteOffset + at, PAGE_SIZE / 8);
@@ -186,6 +193,7 @@ export class FrameTable {
   clear(pfn: number): void {
     if (!(this.fflags[pfn] & FRAME_DATA)) return;
     this.fflags[pfn] &= ~FRAME_DATA;
+    if (!this.keepBytes) return;
     const s = pfn >> SLAB_SHIFT;
     if (--this.slabUse[s] === 0) {
       if (slabPool.length < SLAB_POOL_MAX) slabPool.push(this.slabs[s]!);
@@ -194,13 +202,14 @@ export class FrameTable {
   }
 
   byteAt(pfn: number, off: number): number {
+    if (!this.keepBytes) return this.fflags[pfn] & FRAME_DATA ? PLACEHOLDER_BYTE : 0;
     return this.fflags[pfn] & FRAME_DATA ? this.slabs[pfn >> SLAB_SHIFT]![FrameTable.offset(pfn) + off] : 0;
   }
 
   /** Copy n bytes at offset off of the frame into out[outOff..]. */
   read(pfn: number, off: number, out: Uint8Array, outOff: number, n: number): void {
-    if (!(this.fflags[pfn] & FRAME_DATA)) {
-      out.fill(0, outOff, outOff + n);
+    if (!(this.fflags[pfn] & FRAME_DATA) || !this.keepBytes) {
+      out.fill(this.fflags[pfn] & FRAME_DATA ? PLACEHOLDER_BYTE : 0, outOff, outOff + n);
       return;
     }
     const slab = this.slabs[pfn >> SLAB_SHIFT]!;
@@ -211,9 +220,10 @@ export class FrameTable {
 
   /** Store src[srcOff..srcOff + n) at offset off of the frame. Zeroes into a byte-less frame cost nothing. */
   write(pfn: number, off: number, src: Uint8Array, srcOff: number, n: number): void {
-    if (!(this.fflags[pfn] & FRAME_DATA)) {
+    if (!(this.fflags[pfn] & FRAME_DATA) || !this.keepBytes) {
       let zero = true;
-      for (let i = 0; i < n; i++) if (src[srcOff + i] !== 0) zero = false;
+      for (let i = 0; i < n && zero; i++) if (src[srcOff + i] !== 0) zero = false;
+      if (!this.keepBytes) return this.markData(pfn, off, n, zero);
       if (zero) return;
     }
     const slab = this.slabFor(pfn);
@@ -224,6 +234,7 @@ export class FrameTable {
 
   /** Store n copies of byte at offset off. */
   fill(pfn: number, off: number, n: number, byte: number): void {
+    if (!this.keepBytes) return this.markData(pfn, off, n, byte === 0);
     if (byte === 0 && !(this.fflags[pfn] & FRAME_DATA)) return;
     const slab = this.slabFor(pfn);
     const at = FrameTable.offset(pfn) + off;
@@ -231,8 +242,21 @@ export class FrameTable {
     else slab.fill(byte, at, at + n);
   }
 
+  /**
+   * Without kept bytes: a store of something not zero marks the frame; zeroes over the whole
+   * page make it zero again (zeroes over part of it leave it as it was: it may hold data elsewhere).
+   */
+  private markData(pfn: number, off: number, n: number, zero: boolean): void {
+    if (!zero) this.fflags[pfn] |= FRAME_DATA;
+    else if (off === 0 && n >= PAGE_SIZE) this.fflags[pfn] &= ~FRAME_DATA;
+  }
+
   /** Make dst's bytes equal src's. */
   copy(dst: number, src: number): void {
+    if (!this.keepBytes) {
+      this.fflags[dst] = (this.fflags[dst] & ~FRAME_DATA) | (this.fflags[src] & FRAME_DATA);
+      return;
+    }
     if (!(this.fflags[src] & FRAME_DATA)) {
       this.clear(dst);
       return;
@@ -246,6 +270,7 @@ export class FrameTable {
   /** A copy of the frame's bytes, or null while it is all zeroes (for tests and tools). */
   bytes(pfn: number): Uint8Array | null {
     if (!(this.fflags[pfn] & FRAME_DATA)) return null;
+    if (!this.keepBytes) return new Uint8Array(PAGE_SIZE).fill(PLACEHOLDER_BYTE);
     const at = FrameTable.offset(pfn);
     return this.slabs[pfn >> SLAB_SHIFT]!.slice(at, at + PAGE_SIZE);
   }

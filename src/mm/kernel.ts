@@ -98,7 +98,7 @@ export const VMSTAT_EVENTS = [
 export type VmstatEvent = (typeof VMSTAT_EVENTS)[number];
 
 export class Kernel {
-  readonly frames = new FrameTable();
+  readonly frames: FrameTable;
   readonly settings: KernelSettings;
   readonly vmstat: Record<VmstatEvent, number>;
   /** hugetlbfs pages reserved by mappings (resv_huge_pages) and in use. */
@@ -108,7 +108,13 @@ export class Kernel {
   hugeZeroAllocated = false;
   private nextInode = 1000;
 
-  constructor(settings: Partial<KernelSettings> = {}) {
+  /**
+   * keepBytes: whether frames hold what is written to them. Without, a frame keeps only whether
+   * it holds anything but zeroes (what the kernel itself looks at, e.g. when it splits a THP), so
+   * a replay's memory is its page tables, not its heap.
+   */
+  constructor(settings: Partial<KernelSettings> = {}, keepBytes = true) {
+    this.frames = new FrameTable(keepBytes);
     this.settings = { ...DEFAULT_SETTINGS, ...settings };
     this.vmstat = Object.fromEntries(VMSTAT_EVENTS.map((k) => [k, 0])) as Record<VmstatEvent, number>;
   }

@@ -39,6 +39,12 @@ export interface ProcessOptions {
   kernel?: Kernel;
   /** Settings for a new kernel. */
   settings?: Partial<KernelSettings>;
+  /**
+   * Whether memory keeps the bytes written to it, for a new kernel. Without, pages remember only
+   * whether they hold anything but zeroes and read back as a constant that is not zero: what an
+   * experiment that never reads its data back needs, at a fraction of the memory. @defaultValue true
+   */
+  keepBytes?: boolean;
   /** Whether the process has CAP_SYS_PTRACE (userfaultfd without UFFD_USER_MODE_ONLY). @defaultValue true */
   privileged?: boolean;
 }
@@ -67,7 +73,7 @@ export class Process {
   readonly privileged: boolean;
 
   constructor(opts: ProcessOptions = {}) {
-    this.kernel = opts.kernel ?? new Kernel(opts.settings);
+    this.kernel = opts.kernel ?? new Kernel(opts.settings, opts.keepBytes ?? true);
     this.mm = new Mm(this.kernel);
     this.privileged = opts.privileged ?? true;
   }
