@@ -177,3 +177,54 @@ describe('bench --defrag', () => {
     }
   });
 });
+
+import { checkMergeable } from '../src/alloc/defrag.js';
+import { defragProcess } from '../src/experiment/defrag-run.js';
+import { runOne } from '../src/experiment/run.js';
+import { readSmaps } from '../src/alloc/sys.js';
+
+describe('mremap_vma_merge with absorbGuards', () => {
+  it("turns the guarded heap's PROT_NONE guard VMAs into guard markers: far fewer VMAs, every guard still faulting", () => {
+    const w = WORKLOADS.churn.make({ seed: 3, events: 8000 });
+    let guards: [number, number][] = [];
+    let before = 0;
+    let after = 0;
+    runOne(w, 'guarded', {
+      keepBytes: true,
+      onEnd: (proc) => {
+        const vmas = readSmaps(proc);
+        before = vmas.length;
+        guards = vmas.filter((v) => v.perms === '---p').map((v) => [v.start, v.end]);
+        const d = defragProcess(proc, true);
+        expect(d.rangesMerged).toBeGreaterThan(0);
+        after = proc.mm.mapCount;
+        for (const [s, e] of guards) {
+          for (const a of [s, e - 4096]) {
+            try {
+              proc.read8(a);
+              expect.unreachable(`guard at 0x${a.toString(16)} no longer faults`);
+            } catch (err) {
+              expect(err).toBeInstanceOf(U.SignalError);
+              expect([(err as U.SignalError).name, (err as U.SignalError).addr]).toEqual(['SIGSEGV', a]);
+            }
+          }
+        }
+      },
+    });
+    expect(guards.length).toBeGreaterThan(100);
+    expect(after).toBeLessThan(before / 20);
+  });
+
+  it('refuses a guard that holds pages (EBUSY) and an interior VMA of other protections (EINVAL), changing nothing', () => {
+    const p = new Process();
+    const base = p.mmap(0, 6 * 4096, U.PROT_READ | U.PROT_WRITE, U.MAP_PRIVATE | U.MAP_ANONYMOUS);
+    p.fill(base, 6 * 4096, 1);
+    p.mprotect(base + 2 * 4096, 4096, U.PROT_NONE); // a "guard" that holds a page
+    const maps = p.readProc('/proc/self/maps');
+    expect(() => checkMergeable(p, base, 6 * 4096, true)).toThrow(expect.objectContaining({ code: 'EBUSY' }));
+    p.mprotect(base + 2 * 4096, 4096, U.PROT_READ);
+    expect(() => checkMergeable(p, base, 6 * 4096, true)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    p.mprotect(base + 2 * 4096, 4096, U.PROT_NONE);
+    expect(p.readProc('/proc/self/maps')).toBe(maps);
+  });
+});

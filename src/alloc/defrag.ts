@@ -16,7 +16,7 @@
 // proposal needs userfaultfd to serve them: with UFFD_USER_MODE_ONLY a read()/write() into a page
 // in flight fails with EFAULT instead.
 import createDebug from 'debug';
-import { Errno, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
+import { Errno, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
 import {
   O_CLOEXEC,
   O_NONBLOCK,
@@ -40,6 +40,13 @@ export interface MergeOptions {
   stepPages?: number;
   /** MADV_HUGEPAGE on the merged VMA, so khugepaged will build THPs in it. @defaultValue false */
   hugepage?: boolean;
+  /**
+   * Absorb guard VMAs: an empty PROT_NONE VMA between two mergeable ones becomes MADV_GUARD_INSTALL
+   * markers (Linux 6.13+) inside the merged VMA, so an access there still raises SIGSEGV. Only for
+   * guards that stay guards: one later made accessible again with mprotect must be
+   * MADV_GUARD_REMOVE'd instead. @defaultValue false
+   */
+  absorbGuards?: boolean;
 }
 
 export interface MergeResult {
@@ -55,8 +62,18 @@ export type MergePhase = 'setup' | 'out' | 'swap' | 'in' | 'finish' | 'done';
 
 const FLAGS_THAT_MATTER = ['hg', 'nh', 'nr', 'ac', 'dc', 'wf', 'dd'];
 
-/** Check the range and return its VMAs; throws Errno and changes nothing when it cannot merge. */
-export function checkMergeable(sys: Sys, addr: number, len: number): SmapsVma[] {
+/** An empty PROT_NONE VMA: a guard mremap_vma_merge may absorb. */
+export function isGuardVma(v: SmapsVma): boolean {
+  return v.perms === '---p' && v.inode === 0;
+}
+
+/**
+ * Check the range and return its VMAs; throws Errno and changes nothing when it cannot merge.
+ * With absorbGuards, PROT_NONE VMAs inside the range (not at its ends) are guards: they must
+ * hold no pages (EBUSY), and the kernel must have guard regions (EINVAL otherwise, found at the
+ * first MADV_GUARD_INSTALL, before anything changes).
+ */
+export function checkMergeable(sys: Sys, addr: number, len: number, absorbGuards = false): SmapsVma[] {
   if (addr % PAGE_SIZE || len % PAGE_SIZE || len <= 0) throw new Errno('EINVAL', 'unaligned or empty range');
   const end = addr + len;
   const vmas = readSmaps(sys).filter((v) => v.end > addr && v.start < end);
@@ -66,13 +83,25 @@ export function checkMergeable(sys: Sys, addr: number, len: number): SmapsVma[] 
     at = v.end;
   }
   if (at < end) throw new Errno('ENOMEM', `hole at 0x${at.toString(16)}`);
+  const guard = (v: SmapsVma, i: number) => absorbGuards && i > 0 && i < vmas.length - 1 && isGuardVma(v);
   const first = vmas[0];
-  for (const v of vmas) {
+  vmas.forEach((v, i) => {
+    if (guard(v, i)) {
+      if (v.rssKb > 0) throw new Errno('EBUSY', `guard at 0x${v.start.toString(16)} holds pages`);
+      return;
+    }
     if (v.inode !== 0 || v.perms[3] === 's') throw new Errno('EINVAL', `0x${v.start.toString(16)} is a file or shared mapping`);
     if (v.perms !== first.perms) throw new Errno('EINVAL', `protections differ (${first.perms} and ${v.perms})`);
     if (v.flags.has('um') || v.flags.has('uw') || v.flags.has('ui')) throw new Errno('EBUSY', `0x${v.start.toString(16)} is registered with a userfaultfd`);
     if (v.flags.has('lo')) throw new Errno('EINVAL', `0x${v.start.toString(16)} is mlocked`);
     for (const f of FLAGS_THAT_MATTER) if (v.flags.has(f) !== first.flags.has(f)) throw new Errno('EINVAL', `VmFlags differ (${f})`);
+  });
+  if (absorbGuards && vmas.some(guard)) {
+    // does this kernel have guard regions? A guard install on the first guard page tells
+    // (the page is PROT_NONE and empty: a marker there changes nothing an access would see)
+    const g = vmas.find(guard)!;
+    sys.madvise(g.start, PAGE_SIZE, MADV_GUARD_INSTALL);
+    sys.madvise(g.start, PAGE_SIZE, MADV_GUARD_REMOVE);
   }
   return vmas;
 }
@@ -81,6 +110,9 @@ export function checkMergeable(sys: Sys, addr: number, len: number): SmapsVma[] 
 export class VmaMerge {
   phase: MergePhase = 'setup';
   private readonly vmas: SmapsVma[];
+  /** The guard VMAs absorbed, and the VMAs whose pages move. */
+  private readonly guards: SmapsVma[];
+  private readonly pages: SmapsVma[];
   private fd = -1;
   private hold = 0;
   private target = 0;
@@ -96,7 +128,9 @@ export class VmaMerge {
     readonly len: number,
     private readonly opts: MergeOptions = {},
   ) {
-    this.vmas = checkMergeable(sys, addr, len);
+    this.vmas = checkMergeable(sys, addr, len, opts.absorbGuards ?? false);
+    this.guards = opts.absorbGuards ? this.vmas.filter((v, i) => i > 0 && i < this.vmas.length - 1 && isGuardVma(v)) : [];
+    this.pages = this.vmas.filter((v) => !this.guards.includes(v));
     this.stepPages = opts.stepPages ?? 512;
     this.result = { vmasBefore: this.vmas.length, bytesMoved: 0, faultsServed: 0, steps: 0 };
   }
@@ -131,8 +165,8 @@ export class VmaMerge {
 
   private setup(): void {
     const sys = this.sys;
-    const perms = this.vmas[0].perms;
-    const flags = this.vmas[0].flags;
+    const perms = this.pages[0].perms;
+    const flags = this.pages[0].flags;
     const prot = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0);
     const mapFlags = MAP_PRIVATE | MAP_ANONYMOUS | (flags.has('nr') ? MAP_NORESERVE : 0);
     this.fd = sys.userfaultfd(O_CLOEXEC | O_NONBLOCK | (this.opts.userModeOnly ? UFFD_USER_MODE_ONLY : 0));
@@ -168,8 +202,8 @@ export class VmaMerge {
   /** Move the next stepPages of the fragments to the holding area; true when all are out. */
   private moveOut(): boolean {
     let budget = this.stepPages * PAGE_SIZE;
-    while (budget > 0 && this.frag < this.vmas.length) {
-      const v = this.vmas[this.frag];
+    while (budget > 0 && this.frag < this.pages.length) {
+      const v = this.pages[this.frag];
       const s = Math.max(v.start, this.addr) + this.off;
       const e = Math.min(v.end, this.addr + this.len);
       const n = Math.min(budget, e - s);
@@ -180,7 +214,7 @@ export class VmaMerge {
         this.off = 0;
       } else this.off += n;
     }
-    return this.frag >= this.vmas.length;
+    return this.frag >= this.pages.length;
   }
 
   private swap(): void {
@@ -189,6 +223,9 @@ export class VmaMerge {
     this.home.clear();
     for (const a of returned) this.move(this.hold + (a - this.addr), a, PAGE_SIZE);
     this.sys.mremap(this.target, this.len, this.len, MREMAP_MAYMOVE | MREMAP_FIXED, this.addr);
+    // absorbed guards become markers at once: an access there raises SIGSEGV before, during
+    // (a marker is checked before userfaultfd is asked) and after the merge
+    for (const g of this.guards) this.sys.madvise(g.start, g.end - g.start, MADV_GUARD_INSTALL);
     this.swapped = true;
   }
 
@@ -217,6 +254,8 @@ export class VmaMerge {
     if (m.event !== UFFD_EVENT_PAGEFAULT) return;
     const page = m.address - (m.address % PAGE_SIZE);
     if (page < this.addr || page >= this.addr + this.len) return;
+    // a guard page faults before the swap as PROT_NONE and after it as a marker: never here
+    if (this.guards.some((g) => page >= g.start && page < g.end)) return;
     this.result.faultsServed++;
     try {
       this.sys.uffdMove(this.fd, page, this.hold + (page - this.addr), PAGE_SIZE);

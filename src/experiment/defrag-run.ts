@@ -1,7 +1,7 @@
 // The defragment step of `bench --defrag`: after a workload, every run of adjacent anonymous VMAs
 // that mremap_vma_merge can merge is merged (with MADV_HUGEPAGE), khugepaged runs, and the
 // metrics before and after are compared; the merged ranges' bytes are checked unchanged.
-import { mremapVmaMerge } from '../alloc/defrag.js';
+import { isGuardVma, mremapVmaMerge } from '../alloc/defrag.js';
 import { Errno } from '../mm/uapi.js';
 import { readSmaps, type SmapsVma } from '../alloc/sys.js';
 import type { Process } from '../mm/process.js';
@@ -19,18 +19,26 @@ export interface DefragResult extends RunResult {
   defragWallMs: number;
 }
 
-/** Maximal runs of adjacent VMAs that could be one (same perms and flags, anonymous, private). */
-export function mergeableRuns(vmas: SmapsVma[]): [number, number, number][] {
+/**
+ * Maximal runs of adjacent VMAs that could be one (same perms and flags, anonymous, private);
+ * with absorbGuards, empty PROT_NONE VMAs between such VMAs join the run as guards.
+ */
+export function mergeableRuns(vmas: SmapsVma[], absorbGuards = false): [number, number, number][] {
   const key = (v: SmapsVma) => `${v.perms}|${[...v.flags].sort().join(',')}|${v.inode}`;
+  const guard = (v: SmapsVma) => absorbGuards && isGuardVma(v) && v.rssKb === 0;
   const runs: [number, number, number][] = [];
   let i = 0;
   while (i < vmas.length) {
-    let j = i;
-    while (j + 1 < vmas.length && vmas[j + 1].start === vmas[j].end && key(vmas[j + 1]) === key(vmas[i])) j++;
     const v = vmas[i];
     const ok = v.inode === 0 && v.perms[0] === 'r' && v.perms[3] === 'p' && !['um', 'uw', 'ui', 'lo'].some((f) => v.flags.has(f));
-    if (j > i && ok) runs.push([vmas[i].start, vmas[j].end, j - i + 1]);
-    i = j + 1;
+    let j = i;
+    let last = i; // the last VMA of the run that is not a guard
+    while (ok && j + 1 < vmas.length && vmas[j + 1].start === vmas[j].end && (key(vmas[j + 1]) === key(v) || guard(vmas[j + 1]))) {
+      j++;
+      if (!guard(vmas[j])) last = j;
+    }
+    if (last > i) runs.push([v.start, vmas[last].end, last - i + 1]);
+    i = last + 1;
   }
   return runs;
 }
@@ -57,23 +65,27 @@ function pageHashes(proc: Process, start: number, end: number): Uint32Array {
 }
 const CHUNK = 1 << 20;
 
-export function defragProcess(proc: Process): { bytesVerified: number; rangesMerged: number; vmasMerged: number } {
+export function defragProcess(proc: Process, absorbGuards = false): { bytesVerified: number; rangesMerged: number; vmasMerged: number } {
   let bytesVerified = 0;
   let rangesMerged = 0;
   let vmasMerged = 0;
-  for (const [start, end, count] of mergeableRuns(readSmaps(proc))) {
-    // the contents are compared page by page, by two hashes each, before and after
-    const before = pageHashes(proc, start, end);
+  const vmas = readSmaps(proc);
+  for (const [start, end, count] of mergeableRuns(vmas, absorbGuards)) {
+    // the contents are compared page by page, by two hashes each, before and after (guards hold
+    // none and cannot be read)
+    const parts = vmas.filter((v) => v.start >= start && v.end <= end && !isGuardVma(v));
+    const hashes = () => parts.map((v) => pageHashes(proc, v.start, v.end));
+    const before = hashes();
     try {
       // mremap_vma_merge checks the range first and changes nothing when it cannot merge it
-      mremapVmaMerge(proc, start, end - start, { hugepage: true, stepPages: 1 << 16 });
+      mremapVmaMerge(proc, start, end - start, { hugepage: true, stepPages: 1 << 16, absorbGuards });
     } catch (e) {
       if (e instanceof Errno) continue;
       throw e;
     }
-    const after = pageHashes(proc, start, end);
-    if (before.some((h, i) => h !== after[i])) throw new Error(`mremap_vma_merge changed bytes in [0x${start.toString(16)}, 0x${end.toString(16)})`);
-    bytesVerified += end - start;
+    const after = hashes();
+    if (before.some((h, k) => h.some((x, i) => x !== after[k][i]))) throw new Error(`mremap_vma_merge changed bytes in [0x${start.toString(16)}, 0x${end.toString(16)})`);
+    bytesVerified += parts.reduce((n, v) => n + v.end - v.start, 0);
     rangesMerged++;
     vmasMerged += count;
   }
@@ -82,7 +94,7 @@ export function defragProcess(proc: Process): { bytesVerified: number; rangesMer
 }
 
 /** Run a workload (in memory, or any run function such as a streamed trace's) then defragment. */
-export async function runDefrag(workload: EventList | ((opts: RunOptions) => Promise<RunResult>), allocator: string, opts: RunOptions = {}): Promise<DefragResult> {
+export async function runDefrag(workload: EventList | ((opts: RunOptions) => Promise<RunResult>), allocator: string, opts: RunOptions & { absorbGuards?: boolean } = {}): Promise<DefragResult> {
   let extra: Omit<DefragResult, keyof RunResult> | null = null;
   const run = typeof workload === 'function' ? workload : async (o: RunOptions) => runOne(workload, allocator, o);
   const r = await run({
@@ -92,7 +104,8 @@ export async function runDefrag(workload: EventList | ((opts: RunOptions) => Pro
       const costs = opts.profile?.costs;
       const before = snapshot(proc, costs);
       const t0 = performance.now();
-      const d = defragProcess(proc);
+      // the guarded baseline's PROT_NONE guards are absorbed as guard markers by default
+      const d = defragProcess(proc, opts.absorbGuards ?? allocator === 'guarded');
       extra = { before, after: snapshot(proc, costs), ...d, defragWallMs: Math.round(performance.now() - t0) };
     },
   });
