@@ -18,14 +18,14 @@ function root(): string {
  * source is newer than the binary (a stale one would not know newer operations); null without
  * a compiler (or a library it links).
  */
-function toolBinary(name: string, libs: string[]): string | null {
+function toolBinary(name: string, libs: string[], out = name, flags: string[] = []): string | null {
   const r = root();
-  const bin = join(r, 'tools', 'bin', name);
+  const bin = join(r, 'tools', 'bin', out);
   const sources = readdirSync(join(r, 'tools')).filter((f) => f === `${name}.c` || (f.startsWith(`${name}-`) && f.endsWith('.h')));
   if (existsSync(bin) && sources.every((f) => statSync(join(r, 'tools', f)).mtimeMs <= statSync(bin).mtimeMs)) return bin;
   try {
     mkdirSync(dirname(bin), { recursive: true });
-    execFileSync('cc', ['-O2', '-o', bin, join(r, 'tools', `${name}.c`), ...libs], { stdio: 'pipe' });
+    execFileSync('cc', ['-O2', ...flags, '-o', bin, join(r, 'tools', `${name}.c`), ...libs], { stdio: 'pipe' });
     return bin;
   } catch {
     return null;
@@ -58,4 +58,9 @@ export function realContention(modes: string[], seconds = 1): Map<string, number
 export function runRecorder(scenario: string, bin = recorderBinary()): string | null {
   if (!bin) return null;
   return execFileSync(bin, { input: scenario, encoding: 'utf8', timeout: 20_000 });
+}
+
+/** The malloc tracer, a shared object to preload; null without a compiler. */
+export function tracerLibrary(): string | null {
+  return toolBinary('tracer', ['-ldl', '-lpthread'], 'tracer.so', ['-shared', '-fPIC']);
 }
