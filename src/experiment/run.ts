@@ -16,6 +16,10 @@ export interface Sample {
   rssBytes: number;
   thpBytes: number;
   liveBytes: number;
+  /** Cumulative since the start: mmap_lock write acquisitions, page faults, TLB shootdowns. */
+  lockWrites: number;
+  faults: number;
+  tlbFlushes: number;
 }
 
 /** One (workload, allocator) result. Field names are a stable contract (README: JSON output). */
@@ -235,7 +239,9 @@ class Run {
 
   private sample(i: number): void {
     const { proc, a } = this;
-    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes };
+    let faults = 0;
+    for (const n of Object.values(proc.mm.faults)) faults += n;
+    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes, lockWrites: proc.mm.lock.total.write, faults, tlbFlushes: proc.mm.tlb.flushes };
     if (this.opts.keepSamples) this.samples.push(s);
     this.opts.progress?.(i / this.shape.length);
   }
