@@ -70,11 +70,11 @@ describe('CLI', () => {
 });
 
 describe('report', () => {
-  it('holds a chart per metric and the final table with the runs numbers', () => {
+  it('holds six charts over the run (two runs each) and the final table with the runs numbers', () => {
     const runs = ['glibc', 'uffd'].map((a) => runOne(churn, a, { keepSamples: true, samples: 20 }));
     const html = renderReport(runs);
-    expect(html.match(/<svg/g)!.length).toBe(3);
-    expect(html.match(/class="series"/g)!.length).toBe(6);
+    expect(html.match(/<svg/g)!.length).toBe(6);
+    expect(html.match(/class="series"/g)!.length).toBe(12);
     expect(html).toContain(`<td>${runs[0].vmaPeak}</td>`);
     const embedded = JSON.parse(/<script type="application\/json" id="results">(.*)<\/script>/.exec(html)![1]);
     expect(embedded[1].mmapLockWrite).toBe(runs[1].mmapLockWrite);
