@@ -93,6 +93,8 @@ function label(r: RunResult): string {
 }
 
 function fmt(n: number): string {
+  // long numbers shortened, so a tick label fits left of the axis
+  if (n >= 1e7) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} M`;
   if (Number.isInteger(n)) return n.toLocaleString('en-US');
   if (n >= 100) return Math.round(n).toLocaleString('en-US');
   if (n >= 0.01 || n === 0) return n.toFixed(n >= 10 ? 1 : 2);
