@@ -10,7 +10,7 @@ import { formatJson } from '../src/cli/table.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
 import { readTrace } from '../src/workloads/trace.js';
 
-const FIELDS = ['workload', 'allocator', 'events', 'vmaPeak', 'vmaFinal', 'mmapLockWrite', 'mmapLockRead', 'syscalls', 'faults', 'rssPeakBytes', 'rssFinalBytes', 'anonHugeBytesFinal', 'liveBytesPeak', 'thpCoverage', 'simulatedNs', 'wallMs'];
+const FIELDS = ['workload', 'allocator', 'events', 'vmaPeak', 'vmaFinal', 'mmapLockWrite', 'mmapLockRead', 'syscalls', 'faults', 'rssPeakBytes', 'rssFinalBytes', 'anonHugeBytesFinal', 'liveBytesPeak', 'thpCoverage', 'simulatedNs', 'cpuNs', 'profile', 'wallMs'];
 const churn = WORKLOADS.churn.make({ seed: 3, events: 20000 });
 
 describe('runs', () => {

@@ -112,6 +112,7 @@ export function runReal(workload: string | EventList, name: string, opts: { thre
       thpCoverage: out.thpCoverage,
       pageTableBytes: 0,
       simulatedNs: ns,
+      cpuNs: ns,
       syscalls: out.syscalls,
       faults: out.faults,
       liveBytesPeak: 0,

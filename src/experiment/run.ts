@@ -45,6 +45,12 @@ export interface RunResult extends Snapshot {
   wallMs: number;
   /** Allocations that returned NULL. */
   failures: number;
+  /**
+   * Thread time the run's calls took, all threads together, without waits: what a replay that
+   * runs one thread at a time (a native replay handing a baton at each `t` line) takes. Equal to
+   * simulatedNs on one thread.
+   */
+  cpuNs: number;
   /** Trace lines that broke the protocol and were skipped (absent when there were none), and the first. */
   traceErrors?: number;
   firstTraceError?: string | null;
@@ -315,6 +321,7 @@ class Run {
       ...end,
       // with threads, simulated time is when the last one finishes
       simulatedNs: tl.makespan,
+      cpuNs: Math.round(tl.busyNs),
       rssPeakBytes: proc.mm.rssPeak * 4096,
       liveBytesPeak: this.livePeak,
       wallMs,

@@ -146,6 +146,7 @@ export class Timeline {
       this.readFreeAt = Math.max(this.readFreeAt, start + cost);
     }
     const end = start + cost;
+    this.busyNs += cost;
     this.waitByThread[tid] += Math.max(0, start - Math.max(this.clock[tid], this.cpuFree[cpu]));
     this.clock[tid] = end;
     this.cpuFree[cpu] = end;
@@ -161,6 +162,9 @@ export class Timeline {
       }
     }
   }
+
+  /** Thread time the calls took, all threads together (waits aside): a one-at-a-time replay's time. */
+  busyNs = 0;
 
   /** Threads that have no more work (they no longer pay for others). */
   readonly finished: boolean[] = [];
