@@ -43,7 +43,7 @@ describe('TLB shootdowns', () => {
 describe('Timeline', () => {
   it('makes a writer wait for mmap_lock held by another thread and keeps per-VMA faults apart', () => {
     const p = new Process();
-    const tl = new Timeline(p.mm, 2, 2);
+    const tl = new Timeline(p, 2, 2);
     p.mmap(BASE, 16 * P, RW, FIXED); // thread 0 takes mmap_lock for writing
     tl.charge(0);
     p.mmap(BASE + 32 * P, 16 * P, RW, FIXED); // thread 1 must wait for it
@@ -82,7 +82,7 @@ describe('per-VMA locks', () => {
     const p = new Process();
     p.mmap(BASE, 64 * P, RW, FIXED);
     p.mmap(BASE + 0x1000000, 64 * P, RW, FIXED);
-    const tl = new Timeline(p.mm, 3, 3);
+    const tl = new Timeline(p, 3, 3);
     p.mprotect(BASE, 4 * P, U.PROT_READ); // thread 0 splits the first VMA under mmap_lock
     tl.charge(0);
     p.write8(BASE + 0x1000000, 1); // thread 1 faults in the other VMA: per-VMA lock, no wait

@@ -132,7 +132,7 @@ export function runContention(mode: string, faults = 20_000, profile: Profile = 
   const op = backgroundOp(p, mode);
   p.write8(victim, 0); // the victim's VMA has its anon_vma before the measurement starts
   p.madvise(victim, P, MADV_DONTNEED);
-  const tl = new Timeline(p.mm, 2, 2, profile.costs);
+  const tl = new Timeline(p, 2, 2, profile.costs);
   tl.faultNsOverride[0] = VICTIM_FAULT_NS;
   const flushes0 = p.mm.tlb.flushes;
   const ipis0 = p.mm.tlb.ipis;

@@ -239,7 +239,7 @@ class Run {
     if (shape.threads < 1 || this.cpus < 1) throw new Error('threads and cpus must be at least 1');
     if (shape.fromTrace) replayerPreamble(this.a);
     // the setup the allocator did is charged to thread 0
-    this.tl = new Timeline(this.proc.mm, shape.threads, this.cpus, this.profile.costs);
+    this.tl = new Timeline(this.proc, shape.threads, this.cpus, this.profile.costs);
     this.tl.charge(0);
   }
 
@@ -302,6 +302,7 @@ class Run {
   finish(): RunResult {
     const { proc, tl, shape, opts } = this;
     this.sample(shape.length);
+    tl.close();
     const end = snapshot(proc, this.profile.costs);
     const wallMs = Math.round(performance.now() - this.t0);
     opts.onEnd?.(proc);

@@ -5,6 +5,7 @@
 // every thread on another CPU for its IPI. Threads also pay a little for each other's lock and
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
+import type { Process } from '../mm/process.js';
 import { type Costs, DEFAULT_COSTS } from './cost-model.js';
 
 export interface LockWaitNs {
@@ -47,19 +48,25 @@ export class Timeline {
   /** Per-thread overrides of a page fault's cost (the contention experiment's victim). */
   faultNsOverride: (number | undefined)[] = [];
 
+  private readonly mm: Mm;
+
   constructor(
-    private readonly mm: Mm,
+    proc: Process,
     readonly threads: number,
     readonly cpus: number,
     private readonly costs: Costs = DEFAULT_COSTS,
   ) {
+    const mm = (this.mm = proc.mm);
     this.clock = new Float64Array(threads);
     this.waitByThread = new Float64Array(threads);
     this.cpuFree = new Float64Array(cpus);
-    mm.tlb.cpusActive = Math.min(threads, cpus);
+    proc.setThreads(threads, cpus);
     this.last = this.totals();
-    mm.vmaWrites.length = 0;
-    mm.faultAddrs.length = 0;
+    // what the kernel's tracepoints say between two charges: VMAs written, addresses faulted
+    this.unsubscribe = [
+      mm.trace.on('vma_write', (s, e) => this.written.push(s, e)),
+      mm.trace.on('page_fault', (a) => this.faulted.push(a)),
+    ];
   }
 
   private totals(): Totals {
@@ -115,8 +122,8 @@ export class Timeline {
     // Calls run in the workload's order while the threads' clocks drift apart, so a holder only
     // delays a thread whose time falls inside the span it held the lock.
     const held = (from: number, until: number) => start >= from && start < until;
-    const faulted = this.mm.faultAddrs.length ? this.mm.faultAddrs.splice(0) : NONE;
-    const written = this.mm.vmaWrites.length ? this.mm.vmaWrites.splice(0) : NONE;
+    const faulted = this.faulted.length ? this.faulted.splice(0) : NONE;
+    const written = this.written.length ? this.written.splice(0) : NONE;
     // a fault on a VMA a writer has locked falls back to mmap_lock and waits for the writer
     if (!d.write && faulted.length && held(this.writeFrom, this.writeFreeAt) && this.lockedVmas.length) {
       const hit = faulted.some((a) => {
@@ -165,6 +172,15 @@ export class Timeline {
 
   /** Thread time the calls took, all threads together (waits aside): a one-at-a-time replay's time. */
   busyNs = 0;
+
+  private readonly written: number[] = [];
+  private readonly faulted: number[] = [];
+  private readonly unsubscribe: (() => void)[];
+
+  /** Stop listening to the kernel's tracepoints. */
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
 
   /** Threads that have no more work (they no longer pay for others). */
   readonly finished: boolean[] = [];

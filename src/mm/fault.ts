@@ -45,7 +45,7 @@ export function resolvePage(mm: Mm, addr: number, write: boolean, kernel: boolea
 
 function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number {
   for (let attempt = 0; attempt < 8; attempt++) {
-    if (attempt === 1 && mm.faultAddrs.length < 4096) mm.faultAddrs.push(addr); // it faulted
+    if (attempt === 1 && mm.trace.enabled('page_fault')) mm.trace.emit('page_fault', addr, write); // it faulted
     const vma = mm.vmas.find(addr);
     if (!vma) {
       if (attempt === 0) mm.lock.read();

@@ -5,6 +5,7 @@ import createDebug from 'debug';
 import { FRAME_ANON, ZERO_PFN } from './frames.js';
 import type { Kernel } from './kernel.js';
 import { MmapLock } from './locks.js';
+import { Tracepoints } from './tracepoints.js';
 import { HUGE_ZERO, PageTable, PmdEntry, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
 import { Errno, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
 import { AnonVma, anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, Vma, VM_HUGETLB, type VmaProto } from './vma.js';
@@ -57,16 +58,15 @@ export class Mm {
   /** Present pages unmapped by zaps (the work MADV_DONTNEED and munmap do per page). */
   pagesZapped = 0;
 
-  /**
-   * For experiments with threads: address ranges of VMAs write-locked since the last take (a
-   * writer modifying a VMA locks it until it drops mmap_lock), and addresses that faulted.
-   */
-  readonly vmaWrites: number[] = [];
-  readonly faultAddrs: number[] = [];
+  /** Tracepoints: VMA writes, page faults, TLB flushes, for whoever subscribes. */
+  readonly trace = new Tracepoints();
 
   constructor(readonly kernel: Kernel) {
     this.vmas.onChange = (s, e) => {
-      if (this.vmaWrites.length < 4096) this.vmaWrites.push(s, e);
+      if (this.trace.enabled('vma_write')) this.trace.emit('vma_write', s, e);
+    };
+    this.tlb.onFlush = (entries, ipis) => {
+      if (this.trace.enabled('tlb_flush')) this.trace.emit('tlb_flush', entries, ipis);
     };
     this.faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   }

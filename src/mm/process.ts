@@ -78,6 +78,15 @@ export class Process {
     this.privileged = opts.privileged ?? true;
   }
 
+  /**
+   * The process runs `threads` threads (clone with CLONE_VM) on `cpus` CPUs: the mm is then active
+   * on min(threads, cpus) of them (mm_cpumask), and every TLB flush sends IPIs to the others.
+   */
+  setThreads(threads: number, cpus = threads): void {
+    if (!Number.isInteger(threads) || !Number.isInteger(cpus) || threads < 1 || cpus < 1) throw new Errno('EINVAL', 'threads and cpus are whole numbers of at least 1');
+    this.mm.tlb.cpusActive = Math.min(threads, cpus);
+  }
+
   /** Run a syscall, then flush the TLB entries it gathered (mmu_gather's tlb_finish_mmu). */
   private flushing<T>(fn: () => T): T {
     try {

@@ -14,8 +14,10 @@ export class TlbState {
   ipis = 0;
   /** Entries gathered by the operation under way. */
   private pending = 0;
-  /** CPUs the mm is active on (threads running). */
+  /** CPUs the mm is active on (mm_cpumask): one per running thread, set by Process.setThreads. */
   cpusActive = 1;
+  /** The tlb_flush tracepoint, wired by the Mm. */
+  onFlush: ((entries: number, ipis: number) => void) | null = null;
 
   /** An operation removed or weakened n present entries (a PMD mapping counts as one). */
   gather(n: number): void {
@@ -27,9 +29,11 @@ export class TlbState {
     if (this.pending === 0) return 0;
     this.flushes++;
     if (this.pending > FLUSH_CEILING) this.fullFlushes++;
+    const entries = this.pending;
     this.pending = 0;
     const ipis = this.cpusActive - 1;
     this.ipis += ipis;
+    this.onFlush?.(entries, ipis);
     return ipis;
   }
 }
