@@ -1,7 +1,7 @@
 // Loads and stores to user memory, page by page and in address order, as a CPU (user mode) or a
 // syscall's copy_from_user/copy_to_user (kernel mode) performs them. Each page is resolved through
 // the fault path; the first page that cannot be resolved stops the access.
-import { FAULT_HANG, FAULT_HWPOISON, FAULT_SEGV_ACCERR, FAULT_SEGV_MAPERR, FAULT_SIGBUS, resolvePage } from './fault.js';
+import { access, FAULT_HANG, FAULT_HWPOISON, FAULT_SEGV_ACCERR, FAULT_SEGV_MAPERR, FAULT_SIGBUS, resolvePage } from './fault.js';
 import { ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { BUS_ADRERR, BUS_MCEERR_AR, PAGE_SIZE, SEGV_ACCERR, SEGV_MAPERR, SignalError } from './uapi.js';
@@ -55,7 +55,7 @@ function eachPage(
     const a = addr + done;
     const off = a % PAGE_SIZE;
     const n = Math.min(len - done, PAGE_SIZE - off);
-    const pfn = resolvePage(mm, a, write, kernel);
+    const pfn = resolvePage(mm, a, access(kernel ? 'kernel' : 'user', write));
     if (pfn < 0) return { done, fault: pfn, faultAddr: a };
     piece(pfn, off, done, n);
     done += n;

@@ -25,6 +25,26 @@ function accessError(vma: Vma, write: boolean): boolean {
   return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
 }
 
+/** Who makes an access: the program (`user`), the kernel copying user memory (`kernel`, as in
+ * read()/write()), or get_user_pages under the caller's mmap_lock (`gup`: MADV_POPULATE_*, MAP_POPULATE). */
+export type AccessMode = 'user' | 'kernel' | 'gup';
+
+export interface Access {
+  readonly write: boolean;
+  readonly mode: AccessMode;
+}
+
+const ACCESSES: Record<AccessMode, [read: Access, write: Access]> = {
+  user: [{ write: false, mode: 'user' }, { write: true, mode: 'user' }],
+  kernel: [{ write: false, mode: 'kernel' }, { write: true, mode: 'kernel' }],
+  gup: [{ write: false, mode: 'gup' }, { write: true, mode: 'gup' }],
+};
+
+/** The (shared, constant) description of an access: nothing is allocated on the fault path. */
+export function access(mode: AccessMode, write: boolean): Access {
+  return ACCESSES[mode][write ? 1 : 0];
+}
+
 /**
  * The frame that backs addr for this access, faulting as needed: a frame number, ZERO_PFN for
  * reads of zero pages, or a negative FAULT_* code. Counts mmap_lock use as Linux 6.18 does: a
@@ -32,7 +52,10 @@ function accessError(vma: Vma, write: boolean): boolean {
  * has no VMA or the VMA still needs its anon_vma; a kernel-mode fault takes mmap_lock for
  * reading; a GUP fault (`gup`) runs under the mmap_lock its caller holds.
  */
-export function resolvePage(mm: Mm, addr: number, write: boolean, kernel: boolean, gup = false): number {
+export function resolvePage(mm: Mm, addr: number, how: Access): number {
+  const { write, mode } = how;
+  const kernel = mode !== 'user';
+  const gup = mode === 'gup';
   if (!kernel) return resolve(mm, addr, write, false);
   const saved = mm.lock.faultMode;
   mm.lock.faultMode = gup ? 'gup' : 'kernel';

@@ -151,7 +151,8 @@ export class Mm {
   }
 
   /**
-   * zap_page_range: unmap every page in [start, end) and drop the frames' references. Guard
+   * zap_page_range_single / unmap_page_range (mm/memory.c): unmap every page in [start, end) and
+   * drop the frames' references. Guard
    * markers survive unless `all` (munmap); poison and uffd-wp markers go. A PMD mapping only
    * partly in the range is split first.
    */
@@ -350,7 +351,10 @@ export class Mm {
     dbg('remove %s', v);
   }
 
-  /** __split_vma: split at addr, returning the upper part. Fails with ENOMEM at max_map_count. */
+  /**
+   * split_vma (mm/vma.c): refuse with ENOMEM at vm.max_map_count (`checkLimit`; munmap and mremap
+   * check beforehand and pass false), then __split_vma: split at addr, returning the upper part.
+   */
   splitVma(v: Vma, addr: number, checkLimit = true): Vma {
     // hugetlb_vm_op_split: a hugetlbfs VMA splits only at huge page boundaries
     if (v.flags & VM_HUGETLB && addr % PMD_SIZE) throw new Errno('EINVAL', 'unaligned split of a hugetlb VMA');

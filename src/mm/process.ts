@@ -1,7 +1,7 @@
 // A simulated process: the syscall-shaped surface a program (an allocator, a workload, a test)
 // calls, its file descriptors, its signal handlers, and loads and stores to its memory.
 import { FaultHang, faultSignal, readUser, writeUser } from './access.js';
-import { resolvePage } from './fault.js';
+import { access, resolvePage } from './fault.js';
 import { ZERO_PFN } from './frames.js';
 import { Kernel, type KernelSettings } from './kernel.js';
 import { Mm } from './mm.js';
@@ -435,7 +435,7 @@ export class Process {
 
   read8(addr: number): number {
     for (let tries = 0; ; tries++) {
-      const pfn = resolvePage(this.mm, addr, false, false);
+      const pfn = resolvePage(this.mm, addr, access('user', false));
       if (pfn > 0) return pfn === ZERO_PFN ? 0 : this.kernel.frames.byteAt(pfn, addr % PAGE_SIZE);
       this.deliver(pfn, addr, tries);
     }
@@ -443,7 +443,7 @@ export class Process {
 
   write8(addr: number, v: number): void {
     for (let tries = 0; ; tries++) {
-      const pfn = resolvePage(this.mm, addr, true, false);
+      const pfn = resolvePage(this.mm, addr, access('user', true));
       if (pfn > 0) {
         this.mm.tlb.finish();
         return this.kernel.frames.fill(pfn, addr % PAGE_SIZE, 1, v & 0xff);

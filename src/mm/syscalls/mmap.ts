@@ -1,5 +1,5 @@
 // mmap(2): do_mmap, get_unmapped_area and mmap_region (mm/mmap.c, mm/vma.c).
-import { resolvePage } from '../fault.js';
+import { access, resolvePage } from '../fault.js';
 import type { Mm } from '../mm.js';
 import { ShmemFile } from '../shmem.js';
 import {
@@ -115,7 +115,7 @@ export function populateRange(mm: Mm, start: number, end: number, write: boolean
       const v = mm.vmas.find(a);
       if (!v) return a;
       const w = write === 'mmap' ? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE : write;
-      if (resolvePage(mm, a, w, true, true) < 0) return a; // GUP, under the caller's mmap_lock
+      if (resolvePage(mm, a, access('gup', w)) < 0) return a; // GUP, under the caller's mmap_lock
     }
     return end;
   } finally {

@@ -3,7 +3,7 @@
 // got. They run under the VMA's lock; the first one in a VMA without an anon_vma takes mmap_lock
 // for reading to set it up.
 import { readUser } from '../access.js';
-import { hugetlbAlloc, resolvePage } from '../fault.js';
+import { access, hugetlbAlloc, resolvePage } from '../fault.js';
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
 import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
@@ -147,7 +147,7 @@ export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number
       break;
     }
     // copy_from_user of the source: a page-aligned source is copied frame to frame
-    const srcPfn = (src + done) % PAGE_SIZE === 0 ? resolvePage(mm, src + done, false, true) : 0;
+    const srcPfn = (src + done) % PAGE_SIZE === 0 ? resolvePage(mm, src + done, access('kernel', false)) : 0;
     if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src + done, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE)) {
       err = 'EFAULT';
       break;
@@ -252,7 +252,7 @@ function hugetlbFill(mm: Mm, vma: Vma, dst: number, src: number, len: number, ki
       }
       for (let i = 0; i < 512; i++) {
         const from = src + done + i * PAGE_SIZE;
-        const pfn = resolvePage(mm, from, false, true);
+        const pfn = resolvePage(mm, from, access('kernel', false));
         if (pfn < 0) {
           err = 'EFAULT';
           break;
