@@ -2,6 +2,7 @@
 // syscall-shaped calls of a simulated Process, and nothing else of the kernel's insides. The same
 // allocator code would run over the real kernel through bindings of these calls.
 import type { Process } from '../mm/process.js';
+import { Errno } from '../mm/uapi.js';
 
 export type Sys = Pick<
   Process,
@@ -67,4 +68,17 @@ export function smapsRollup(sys: Sys): Record<string, number> {
     if (m) out[m[1]] = Number(m[2]);
   }
   return out;
+}
+
+/**
+ * A syscall an allocator can do without: its result, or null when the kernel refused it with an
+ * errno (as C code checks for MAP_FAILED). Anything else (a bug) is not swallowed.
+ */
+export function trySys<T>(call: () => T): T | null {
+  try {
+    return call();
+  } catch (e) {
+    if (e instanceof Errno) return null;
+    throw e;
+  }
 }

@@ -16,8 +16,12 @@ export const FAULT_SIGBUS = -3;
 export const FAULT_HWPOISON = -4;
 /** A userfaultfd fault no monitor resolved: the thread would sleep forever. */
 export const FAULT_HANG = -5;
-/** The monitor resolved the fault; try the access again. */
-export const FAULT_RETRY = -6;
+/**
+ * The fault was handled: a page (or the zero page, or a THP) is mapped now, by the handler or by
+ * a userfaultfd monitor, and the access looks again. (Not Linux's VM_FAULT_RETRY, which means
+ * mmap_lock was dropped; a handler that maps a page returns 0 there.)
+ */
+export const FAULT_MAPPED = -6;
 
 /** access_error (arch/x86/mm/fault.c): on x86 any of read/write/exec permits a read. */
 function accessError(vma: Vma, write: boolean): boolean {
@@ -89,7 +93,7 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
         if (!write) return e.huge === HUGE_ZERO ? ZERO_PFN : e.huge + idx;
         if (e.huge > 0 && !(e.hugeFlags & PTEF_UFFD_WP && vma.flags & VM_UFFD_WP)) return e.huge + idx;
         const r = hugeWriteFault(mm, vma, addr, kernel);
-        if (r === FAULT_RETRY) continue;
+        if (r === FAULT_MAPPED) continue;
         return r;
       }
       if (e.pte) {
@@ -107,7 +111,7 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
       }
       mm.kernel.count('pgfault');
       const r = wp ? userfault(mm, vma, addr, VM_UFFD_WP, write, kernel) : cowFault(mm, vma, addr, v);
-      if (r === FAULT_RETRY) continue;
+      if (r === FAULT_MAPPED) continue;
       return r;
     }
     mm.kernel.count('pgfault');
@@ -123,11 +127,11 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
     }
     if (v === PTE_WP_MARKER && write && vma.flags & VM_UFFD_WP) {
       const r = userfault(mm, vma, addr, VM_UFFD_WP, write, kernel);
-      if (r === FAULT_RETRY) continue;
+      if (r === FAULT_MAPPED) continue;
       return r;
     }
     const r = vma.file ? fileFault(mm, vma, addr, write, kernel) : anonFault(mm, vma, addr, write, kernel);
-    if (r === FAULT_RETRY) continue;
+    if (r === FAULT_MAPPED) continue;
     return r;
   }
   return FAULT_HANG;
@@ -157,12 +161,12 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
       mm.kernel.useHugeZero();
       mm.installHugePmd(addr, HUGE_ZERO);
       mm.faults.hugeZero++;
-      return FAULT_RETRY;
+      return FAULT_MAPPED;
     }
     mm.installHugePmd(addr, mm.frames.allocHuge(FRAME_ANON));
     mm.kernel.count('thp_fault_alloc');
     mm.faults.thp++;
-    return FAULT_RETRY;
+    return FAULT_MAPPED;
   }
   // a uffd-wp marker stays as the new entry's wp bit (do_anonymous_page's vmf_orig_pte_uffd_wp)
   const wpBit = !write && mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0;
@@ -170,13 +174,13 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     mm.lock.vma();
     mm.installPte(addr, ZERO_PFN, wpBit);
     mm.faults.zero++;
-    return FAULT_RETRY;
+    return FAULT_MAPPED;
   }
   if (mm.anonVmaPrepare(vma)) mm.lock.read();
   else mm.lock.vma();
   mm.installPte(addr, mm.frames.alloc(FRAME_ANON), wpBit);
   mm.faults.anon++;
-  return FAULT_RETRY;
+  return FAULT_MAPPED;
 }
 
 /** do_wp_page: a private copy of a zero page or of a file page. */
@@ -188,7 +192,7 @@ function cowFault(mm: Mm, vma: Vma, addr: number, old: number): number {
   mm.installPte(addr, pfn);
   mm.tlb.gather(1); // the old entry goes: ptep_clear_flush
   mm.faults.cow++;
-  return FAULT_RETRY;
+  return FAULT_MAPPED;
 }
 
 /**
@@ -203,13 +207,13 @@ function hugeWriteFault(mm: Mm, vma: Vma, addr: number, kernel: boolean): number
   if (mm.kernel.settings.hugeZeroWrite === 'split') {
     // Linux before 6.11: split to 512 zero-page PTEs; the retry copies one 4 KiB page
     mm.splitHugePmd(e);
-    return FAULT_RETRY;
+    return FAULT_MAPPED;
   }
   e.huge = 0;
   mm.installHugePmd(addr, mm.frames.allocHuge(FRAME_ANON));
   mm.kernel.count('thp_fault_alloc');
   mm.faults.thp++;
-  return FAULT_RETRY;
+  return FAULT_MAPPED;
 }
 
 /** shmem_fault and the private-file COW on top of it. */
@@ -226,7 +230,7 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     faultAround(mm, vma, file, addr);
     if (mm.pt.pte(addr) > 0) {
       mm.faults.file++;
-      return FAULT_RETRY;
+      return FAULT_MAPPED;
     }
   }
   const pgoff = vma.pgoffOf(addr);
@@ -245,12 +249,12 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     // fault_dirty_shared_page drops mmap_lock for writeback throttling when the fault may retry;
     // of the faults holding mmap_lock only GUP's (MADV_POPULATE_WRITE) take it back to go on
     if (write && vma.isShared && mm.lock.faultMode === 'gup') mm.lock.relock();
-    return FAULT_RETRY;
+    return FAULT_MAPPED;
   }
   const copy = mm.frames.alloc(FRAME_ANON);
   mm.frames.copy(copy, page);
   mm.installPte(addr, copy);
-  return FAULT_RETRY;
+  return FAULT_MAPPED;
 }
 
 /**
@@ -280,7 +284,7 @@ function hugetlbFault(mm: Mm, vma: Vma, file: ShmemFile, addr: number, write: bo
   e.huge = head;
   e.hugetlb = true;
   mm.faults.file++;
-  return FAULT_RETRY;
+  return FAULT_MAPPED;
 }
 
 /** Take a pool page for page index idx of a hugetlbfs file: its reservation, else a free page; -1 if none. */

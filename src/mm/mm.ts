@@ -21,7 +21,7 @@ const dbg = createDebug('mm:vma');
 export interface UserfaultHook {
   /**
    * A fault in a range registered with userfaultfd. reason is VM_UFFD_MISSING, VM_UFFD_WP or
-   * VM_UFFD_MINOR. Returns FAULT_RETRY when the monitor resolved it, or a fault code.
+   * VM_UFFD_MINOR. Returns FAULT_MAPPED when the monitor resolved it, or a fault code.
    */
   fault(vma: Vma, addr: number, reason: number, write: boolean, kernel: boolean): number;
   /** munmap of [start, end) (UFFD_EVENT_UNMAP). */

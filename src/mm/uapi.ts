@@ -1,5 +1,12 @@
 // Linux x86-64 uapi constants and the typed errors every simulated syscall raises.
 // Values are those of include/uapi/asm-generic/mman*.h, errno-base.h and signal.h.
+//
+// The kernel layer's one error convention: a syscall, ioctl or kernel helper that fails THROWS an
+// Errno (a UffdError for the ioctls that report progress), leaving the mm as Linux leaves it; an
+// access that ends in a signal throws a SignalError. Nothing returns an Errno or an errno name.
+// What is not an error is returned as a named result: a fault's outcome (fault.ts: a frame, or
+// FAULT_MAPPED / FAULT_SIGBUS / ... ), a collapse scan's result (thp.ts CollapseResult, the
+// errno MADV_COLLAPSE would report for that block, kept while the call goes on to the next).
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;

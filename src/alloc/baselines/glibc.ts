@@ -6,9 +6,10 @@
 // mmapped chunk, up to 32 MiB), whose realloc uses mremap. What matters for an experiment is when
 // it calls brk, mmap, munmap and mremap, which is what these rules decide.
 import { NumberBTree } from '../../mm/btree.js';
-import { Errno, MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
-import type { Sys } from '../sys.js';
+import { type Sys, trySys } from '../sys.js';
+import { HeapError } from '../malloc/errors.js';
 import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
 
@@ -161,12 +162,8 @@ export class GlibcArena implements Allocator {
   private growHeap(nb: number): boolean {
     if (!this.heapStart) {
       // new_heap: a HEAP_MAX-aligned reservation, carved out of one twice as large
-      let raw: number;
-      try {
-        raw = this.sys.mmap(0, 2 * HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
-      } catch {
-        return false;
-      }
+      const raw = trySys(() => this.sys.mmap(0, 2 * HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE));
+      if (raw === null) return false;
       const base = Math.ceil(raw / HEAP_MAX) * HEAP_MAX;
       if (base > raw) this.sys.munmap(raw, base - raw);
       if (base + HEAP_MAX < raw + 2 * HEAP_MAX) this.sys.munmap(base + HEAP_MAX, raw + 2 * HEAP_MAX - base - HEAP_MAX);
@@ -289,12 +286,8 @@ export class GlibcArena implements Allocator {
 
   private mmapChunk(n: number, nb: number): number {
     const len = Math.ceil((nb + SIZE_SZ) / PAGE) * PAGE;
-    let base: number;
-    try {
-      base = this.sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    } catch {
-      return 0;
-    }
+    const base = trySys(() => this.sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS));
+    if (base === null) return 0;
     if (this.thp) this.sys.madvise(base, len, MADV_HUGEPAGE);
     const p = base + 16;
     this.mmapUsed.set(p, { size: len, req: n });
@@ -328,7 +321,7 @@ export class GlibcArena implements Allocator {
   free(ptr: number): void {
     if (ptr === 0) return;
     const info = this.alignedInfo.get(ptr) ?? this.info(ptr);
-    if (!info) throw new Error(`free(): invalid pointer 0x${ptr.toString(16)}`);
+    if (!info) throw new HeapError('invalid-pointer', ptr, 'free');
     if (this.alignedInfo.delete(ptr)) {
       /* the chunk was already cleared when the aligned pointer was carved */
     } else this.clearChunk(ptr);
@@ -402,7 +395,7 @@ export class GlibcArena implements Allocator {
       return 0;
     }
     const info = this.alignedInfo.get(ptr) ?? this.info(ptr);
-    if (!info) throw new Error(`realloc(): invalid pointer 0x${ptr.toString(16)}`);
+    if (!info) throw new HeapError('invalid-pointer', ptr, 'realloc');
     const nb = request2size(n);
     const plain = !this.aligned.has(ptr);
     if (info.mmapped && plain) {
@@ -443,12 +436,7 @@ export class GlibcArena implements Allocator {
 
 /** mremap(MREMAP_MAYMOVE) of a mapping, or -1 when the kernel refuses it (its errno). */
 function tryMremap(sys: Sys, addr: number, oldLen: number, newLen: number): number {
-  try {
-    return sys.mremap(addr, oldLen, newLen, MREMAP_MAYMOVE);
-  } catch (e) {
-    if (e instanceof Errno) return -1;
-    throw e;
-  }
+  return trySys(() => sys.mremap(addr, oldLen, newLen, MREMAP_MAYMOVE)) ?? -1;
 }
 
 export interface GlibcThreadOptions extends GlibcOptions {
@@ -500,7 +488,7 @@ export class GlibcMalloc implements Allocator {
 
   private owner(ptr: number): GlibcArena {
     for (const a of this.arenas) if (a.owns(ptr)) return a;
-    throw new Error(`free(): invalid pointer 0x${ptr.toString(16)}`);
+    throw new HeapError('invalid-pointer', ptr, 'free');
   }
 
   // the arguments are checked here, once, as the C library's entry points check them

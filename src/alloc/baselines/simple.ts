@@ -3,7 +3,8 @@
 // 2 MiB super pages, made with mprotect: the alternating rw/--- VMAs of a browser heap.
 import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
-import type { Sys } from '../sys.js';
+import { type Sys, trySys } from '../sys.js';
+import { HeapError } from '../malloc/errors.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
 import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
@@ -38,14 +39,11 @@ export class MmapPerObject implements Allocator {
 
   malloc(n: number): number {
     if (sizeArg('malloc', 'size', n) === TOO_LARGE) return 0;
-    try {
-      const p = this.sys.mmap(0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS);
-      this.live.set(p, n);
-      this.liveBytes += n;
-      return p;
-    } catch {
-      return 0;
-    }
+    const p = trySys(() => this.sys.mmap(0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    if (p === null) return 0;
+    this.live.set(p, n);
+    this.liveBytes += n;
+    return p;
   }
 
   calloc(nmemb: number, size: number): number {
@@ -71,7 +69,7 @@ export class MmapPerObject implements Allocator {
   free(p: number): void {
     if (p === 0) return;
     const n = this.live.get(p);
-    if (n === undefined) throw new Error(`free(): invalid pointer 0x${p.toString(16)}`);
+    if (n === undefined) throw new HeapError('invalid-pointer', p, 'free');
     this.live.delete(p);
     this.liveBytes -= n;
     this.sys.munmap(p, Math.max(n, 1));
@@ -146,8 +144,9 @@ export class GuardedMalloc implements Allocator {
       const span: Span = { base, cls, slots: Math.floor((pages * PAGE) / size), free: [], bump: 0, used: 0 };
       for (let i = 0; i < pages; i++) this.spans.set(base / PAGE + i, span);
       return span;
-    } catch {
-      return null;
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      return null; // the kernel refused the super page or the span's mprotect
     }
   }
 
@@ -179,8 +178,9 @@ export class GuardedMalloc implements Allocator {
       this.objects.set(base + PAGE, { span: null, size: n, len });
       this.liveBytes += n;
       return base + PAGE;
-    } catch {
-      return 0;
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      return 0; // the kernel refused the mapping or its mprotect
     }
   }
 
@@ -207,7 +207,7 @@ export class GuardedMalloc implements Allocator {
   free(p: number): void {
     if (p === 0) return;
     const o = this.objects.get(p) as { span: Span | null; size: number; len: number; base?: number } | undefined;
-    if (!o) throw new Error(`free(): invalid pointer 0x${p.toString(16)}`);
+    if (!o) throw new HeapError('invalid-pointer', p, 'free');
     this.objects.delete(p);
     this.liveBytes -= o.size;
     const start = o.base ?? p;

@@ -93,6 +93,7 @@ export class UffdMalloc {
         if (e instanceof Errno && e.code === 'ENOMEM') return null;
         throw e;
       }
+      this.releasedSegments.delete(base);
       seg = new Segment(base, kind);
     }
     this.segIndex[(seg.base - this.heap.base) / SEGMENT_SIZE] = seg;
@@ -110,8 +111,12 @@ export class UffdMalloc {
       return;
     }
     this.segIndex[(seg.base - this.heap.base) / SEGMENT_SIZE] = undefined;
+    this.releasedSegments.add(seg.base);
     this.release(seg.base, SEGMENT_SIZE);
   }
+
+  /** Bases of segments given back to the heap (and not mapped again since): a pointer into one was freed before. */
+  private readonly releasedSegments = new Set<number>();
 
   /** Ranges waiting to be given back (start, length), and their bytes. */
   private readonly pending: number[] = [];
@@ -301,8 +306,7 @@ export class UffdMalloc {
     const big = this.large.get(ptr);
     if (big) return { large: big };
     // a pointer into memory the heap gave back: freed before (or never ours)
-    const owner = this.heap.lastOwner(ptr);
-    const again = this.freedLarge.has(ptr) || (owner !== null && owner.endsWith('segment'));
+    const again = this.freedLarge.has(ptr) || this.releasedSegments.has(ptr - ((ptr - this.heap.base) % SEGMENT_SIZE));
     throw new HeapError(again ? 'double-free' : 'invalid-pointer', ptr, op);
   }
 

@@ -85,7 +85,6 @@ export function sysMadvise(mm: Mm, addr: number, length: number, advice: number)
   // madvise_walk_vmas: apply to each VMA; remember a hole and report it at the end
   let hole = false;
   let at = addr;
-  let err: Errno | null = null;
   let vma = mm.vmas.findFrom(addr);
   if (!vma || vma.start >= end) throw new Errno('ENOMEM', 'range not mapped');
   while (vma && vma.start < end && at < end) {
@@ -93,14 +92,9 @@ export function sysMadvise(mm: Mm, addr: number, length: number, advice: number)
     const s = Math.max(at, vma.start);
     const e = Math.min(end, vma.end);
     const next = adviseVma(mm, vma, s, e, advice);
-    if (next instanceof Errno) {
-      err = next;
-      break;
-    }
     at = e;
     vma = next.end > at ? next : next.next;
   }
-  if (err) throw err;
   if (hole || at < end) throw new Errno('ENOMEM', 'hole in range');
 }
 
@@ -116,33 +110,28 @@ function takeLock(mm: Mm, start: number, end: number, advice: number): void {
   mm.lock.read();
 }
 
-/** Apply advice to [start, end) of vma; returns the VMA now covering the range, or an error. */
-function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number): Vma | Errno {
+/** Apply advice to [start, end) of vma; returns the VMA now covering the range, or throws Errno (the walk stops there). */
+function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number): Vma {
   const flagChange = FLAG_ADVICE[advice];
   if (flagChange) {
     const [set, clear] = flagChange;
-    if (advice === U.MADV_WIPEONFORK && (vma.file || vma.flags & VM_SHARED)) return new Errno('EINVAL');
+    if (advice === U.MADV_WIPEONFORK && (vma.file || vma.flags & VM_SHARED)) throw new Errno('EINVAL');
     if ((advice === U.MADV_HUGEPAGE || advice === U.MADV_NOHUGEPAGE) && vma.flags & VM_SPECIAL) return vma;
     // ksm_madvise leaves a VMA KSM cannot work on as it is, without an error (vma_ksm_compatible)
     if (advice === U.MADV_MERGEABLE && vma.flags & (VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB)) return vma;
-    try {
-      return mm.modifyRange(vma, start, end, (p) => {
-        p.flags = (p.flags & ~clear) | set;
-      });
-    } catch (e) {
-      if (e instanceof Errno) return e;
-      throw e;
-    }
+    return mm.modifyRange(vma, start, end, (p) => {
+      p.flags = (p.flags & ~clear) | set;
+    });
   }
   switch (advice) {
     case U.MADV_DONTNEED:
     case U.MADV_DONTNEED_LOCKED:
       if (vma.flags & VM_PFNMAP || (vma.flags & VM_LOCKED && advice === U.MADV_DONTNEED)) {
-        return new Errno('EINVAL');
+        throw new Errno('EINVAL');
       }
       if (vma.flags & VM_HUGETLB) {
         // madvise_dontneed_free_valid_vma: whole huge pages; the end is rounded down
-        if (start % U.PMD_SIZE) return new Errno('EINVAL');
+        if (start % U.PMD_SIZE) throw new Errno('EINVAL');
         end = Math.floor(end / U.PMD_SIZE) * U.PMD_SIZE;
         if (end <= start) return vma;
       }
@@ -153,16 +142,16 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
       mm.pt.freeEmptyTables(start, end);
       return vma;
     case U.MADV_FREE:
-      if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return new Errno('EINVAL');
+      if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) throw new Errno('EINVAL');
       // madvise_dontneed_free tells userfaultfd (UFFD_EVENT_REMOVE) before madvise_free_single_vma
       // refuses memory that is not anonymous
       if (uffdRemove(mm, vma, start, end)) mm.lock.read();
-      if (vma.file || vma.flags & VM_SHARED) return new Errno('EINVAL');
+      if (vma.file || vma.flags & VM_SHARED) throw new Errno('EINVAL');
       lazyFree(mm, vma, start, end);
       return vma;
     case U.MADV_REMOVE: {
-      if (vma.flags & VM_LOCKED || !vma.file) return new Errno('EINVAL');
-      if (!(vma.flags & VM_SHARED)) return new Errno('EACCES');
+      if (vma.flags & VM_LOCKED || !vma.file) throw new Errno('EINVAL');
+      if (!(vma.flags & VM_SHARED)) throw new Errno('EACCES');
       uffdRemove(mm, vma, start, end); // the lock it may drop is dropped for fallocate anyway
       (vma.file as ShmemFile).punch(mm.frames, vma.pgoffOf(start), vma.pgoffOf(end));
       mm.lock.read(); // madvise_remove drops mmap_lock around vfs_fallocate and takes it again
@@ -170,25 +159,26 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
     }
     case U.MADV_COLLAPSE: {
       const r = madviseCollapse(mm, vma, start, end);
-      return r ? new Errno(r) : vma;
+      if (r) throw new Errno(r);
+      return vma;
     }
     case U.MADV_GUARD_INSTALL:
       // is_valid_guard_vma: since Linux 6.15 file and shmem mappings take guards too
-      if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return new Errno('EINVAL');
+      if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) throw new Errno('EINVAL');
       // madvise_guard_install prepares an anonymous VMA's anon_vma (markers make the range
       // non-empty for fork), so it no longer merges with a neighbour holding a different one
       if (vma.isAnonymous) mm.anonVmaPrepare(vma);
       installGuards(mm, start, end);
       return vma;
     case U.MADV_GUARD_REMOVE:
-      if (vma.flags & (VM_SPECIAL | VM_HUGETLB)) return new Errno('EINVAL');
+      if (vma.flags & (VM_SPECIAL | VM_HUGETLB)) throw new Errno('EINVAL');
       mm.pt.forEachPte(start, end, (a, v) => {
         if (v === PTE_GUARD) mm.pt.clearPte(a);
       });
       return vma;
     case U.MADV_COLD:
     case U.MADV_PAGEOUT:
-      if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return new Errno('EINVAL'); // can_madv_lru_vma
+      if (vma.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) throw new Errno('EINVAL'); // can_madv_lru_vma
       coldOrPageout(mm, vma, start, end, advice === U.MADV_PAGEOUT);
       return vma;
     default:

@@ -3,7 +3,7 @@
 // synchronously with each message (it resolves faults with ioctls), or a queue the program
 // drains with read(). A fault nobody resolves is reported as a hang, not spun on.
 import createDebug from 'debug';
-import { FAULT_HANG, FAULT_RETRY, FAULT_SIGBUS } from '../fault.js';
+import { FAULT_HANG, FAULT_MAPPED, FAULT_SIGBUS } from '../fault.js';
 import type { Mm, UserfaultHook } from '../mm.js';
 import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
 import { PAGE_SIZE } from '../uapi.js';
@@ -97,10 +97,10 @@ export class UffdLayer implements UserfaultHook {
     const address = ctx.has(UFFD_FEATURE_EXACT_ADDRESS) ? addr : addr - (addr % PAGE_SIZE);
     if (dbg.enabled) dbg('fault 0x%s flags %d', address.toString(16), flags);
     ctx.send({ event: UFFD_EVENT_PAGEFAULT, flags, address, ptid: ctx.has(UFFD_FEATURE_THREAD_ID) ? 1 : 0 });
-    // the fault returns VM_FAULT_RETRY once woken, and is retried under mmap_lock for reading
+    // the fault returns VM_FAULT_MAPPED once woken, and is retried under mmap_lock for reading
     mm.lock.read();
     if (!ctx.monitor || stillFaulting(mm, addr, reason)) return FAULT_HANG;
-    return FAULT_RETRY;
+    return FAULT_MAPPED;
   }
 
   /** userfaultfd_remove: MADV_DONTNEED/REMOVE of a registered range. */
