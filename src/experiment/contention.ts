@@ -3,7 +3,7 @@
 // 512 faults; thread B (CPU 1) runs one kind of memory-management work in a loop in the same
 // process. The figure is F's time per fault, and its slowdown against B idle.
 import { Process } from '../mm/process.js';
-import { MADV_DONTNEED, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
+import { MADV_DONTNEED, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, PAGE_SIZE } from '../mm/uapi.js';
 import { UFFD_FEATURE_SIGBUS, UFFDIO_REGISTER_MODE_MISSING } from '../mm/userfaultfd/uapi.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { Timeline } from './timeline.js';
@@ -34,7 +34,7 @@ export interface ContentionResult {
   tlbIpis: number;
 }
 
-const P = 4096;
+const P = PAGE_SIZE;
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 /** F's own fault cost, so that F alone runs at contention.md's idle figure (its DONTNEED every 512 faults included). */

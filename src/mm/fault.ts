@@ -3,10 +3,10 @@
 // becomes: a signal for the program, EFAULT for the syscall that touched user memory.
 import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
+import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, pteIndex } from './page-table.js';
 import type { ShmemFile } from './shmem.js';
 import { thpFaultEligible } from './thp.js';
-import { HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
+import { PMD_SIZE, PAGE_SIZE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
 /** Fault outcomes: resolvePage returns a frame (> 0) or one of these. */
@@ -85,7 +85,7 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
       return FAULT_SEGV_ACCERR;
     }
     const e = mm.pt.pmd(addr);
-    const idx = Math.floor(addr / 4096) & (HPAGE_PMD_NR - 1);
+    const idx = pteIndex(addr);
     let v = 0;
     let ptef = 0;
     if (e) {
@@ -234,7 +234,7 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     }
   }
   const pgoff = vma.pgoffOf(addr);
-  if (pgoff * 4096 >= file.size) {
+  if (pgoff * PAGE_SIZE >= file.size) {
     mm.faults.sigbus++;
     return FAULT_SIGBUS; // beyond EOF
   }
@@ -266,7 +266,7 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
 function hugetlbFault(mm: Mm, vma: Vma, file: ShmemFile, addr: number, write: boolean, kernel: boolean): number {
   const base = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
   const idx = vma.pgoffOf(base);
-  if (idx * 4096 >= file.size) {
+  if (idx * PAGE_SIZE >= file.size) {
     mm.faults.sigbus++;
     return FAULT_SIGBUS;
   }
@@ -311,7 +311,7 @@ const FAULT_AROUND_BYTES = 64 * 1024;
 function faultAround(mm: Mm, vma: Vma, file: ShmemFile, addr: number): void {
   const lo = Math.max(vma.start, Math.floor(addr / FAULT_AROUND_BYTES) * FAULT_AROUND_BYTES);
   const hi = Math.min(vma.end, lo + FAULT_AROUND_BYTES);
-  for (let a = lo; a < hi; a += 4096) {
+  for (let a = lo; a < hi; a += PAGE_SIZE) {
     if (mm.pt.pte(a) !== 0) continue;
     const e = mm.pt.pmd(a);
     if (e && e.huge !== 0) continue;

@@ -7,7 +7,7 @@ import type { Kernel } from './kernel.js';
 import { MmapLock } from './locks.js';
 import { Tracepoints } from './tracepoints.js';
 import { HUGE_ZERO, PageTable, PmdEntry, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
-import { Errno, HPAGE_PMD_NR, PMD_SIZE } from './uapi.js';
+import { Errno, HPAGE_PMD_NR, PMD_SIZE, PAGE_SIZE } from './uapi.js';
 import { AnonVma, anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, Vma, VM_HUGETLB, type VmaProto } from './vma.js';
 import { VmaTree } from './vma-tree.js';
 import { TlbState } from './tlb.js';
@@ -186,8 +186,8 @@ export class Mm {
       }
       const t = e.pte;
       if (!t) continue;
-      const i0 = start > base ? (start - base) / 4096 : 0;
-      const i1 = Math.min(HPAGE_PMD_NR, (end - base) / 4096);
+      const i0 = start > base ? (start - base) / PAGE_SIZE : 0;
+      const i1 = Math.min(HPAGE_PMD_NR, (end - base) / PAGE_SIZE);
       for (let i = i0; i < i1; i++) {
         const v = t[i];
         if (v === PTE_NONE) continue;
@@ -240,8 +240,8 @@ export class Mm {
       const t = e.table();
       const f = e.pteFlags!;
       const stop = Math.min(end, e.base + PMD_SIZE);
-      let i = (a - e.base) / 4096;
-      for (; a < stop; a += 4096, i++) {
+      let i = (a - e.base) / PAGE_SIZE;
+      for (; a < stop; a += PAGE_SIZE, i++) {
         const v = t[i];
         if (v !== PTE_NONE) break; // mfill_atomic_pte_zeropage: only a truly empty PTE
         e.used++;
@@ -261,8 +261,8 @@ export class Mm {
       if (e.huge > 0) n += HPAGE_PMD_NR;
       else if (e.pte) {
         const base = e.base;
-        const i0 = start > base ? (start - base) / 4096 : 0;
-        const i1 = Math.min(HPAGE_PMD_NR, (end - base) / 4096);
+        const i0 = start > base ? (start - base) / PAGE_SIZE : 0;
+        const i1 = Math.min(HPAGE_PMD_NR, (end - base) / PAGE_SIZE);
         for (let i = i0; i < i1; i++) if (e.pte[i] > 0 && e.pte[i] !== ZERO_PFN) n++;
       }
     }
@@ -294,8 +294,8 @@ export class Mm {
       const lo = Math.max(from, v.pgoff);
       const hi = Math.min(to, v.pgoff + v.pages);
       if (lo >= hi) continue;
-      const start = v.start + (lo - v.pgoff) * 4096;
-      const end = v.start + (hi - v.pgoff) * 4096;
+      const start = v.start + (lo - v.pgoff) * PAGE_SIZE;
+      const end = v.start + (hi - v.pgoff) * PAGE_SIZE;
       if (file.hugetlb) {
         for (const e of this.pt.pmdsIn(start, end)) {
           if (!e.hugetlb) continue;
@@ -466,7 +466,7 @@ export class Mm {
     for (const v of this.vmas) {
       count++;
       if (v.start >= v.end || v.start < last) throw new Error(`VMA order broken at ${v}`);
-      if (v.start % 4096 || v.end % 4096) throw new Error(`unaligned ${v}`);
+      if (v.start % PAGE_SIZE || v.end % PAGE_SIZE) throw new Error(`unaligned ${v}`);
       last = v.end;
     }
     if (count !== this.vmas.count) throw new Error('tree and list disagree');
@@ -488,7 +488,7 @@ export class Mm {
         const val = e.pte[i];
         if (val === PTE_NONE) continue;
         used++;
-        const addr = e.base + i * 4096;
+        const addr = e.base + i * PAGE_SIZE;
         if (!this.vmas.find(addr)) throw new Error(`PTE outside any VMA at ${addr.toString(16)}`);
         if (val > 0 && val !== ZERO_PFN) {
           if (this.frames.refs(val) <= 0) throw new Error(`mapped frame ${val} has refcount ${this.frames.refs(val)}`);

@@ -1,7 +1,7 @@
 // A sparse two-level page table: a map from PMD index to a PMD entry, which either maps a 2 MiB
 // THP (or the huge zero page) directly or points to a table of 512 PTEs held in typed arrays.
 // Untouched memory has no entry at all, so a 1 TiB reservation costs nothing.
-import { HPAGE_PMD_NR, PAGE_SHIFT, PMD_SIZE } from './uapi.js';
+import { HPAGE_PMD_NR, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE } from './uapi.js';
 
 /** PTE values: 0 is none, positive is a frame number, negative a PTE marker. */
 export const PTE_NONE = 0;
@@ -55,7 +55,7 @@ export function pmdIndex(addr: number): number {
 }
 
 export function pteIndex(addr: number): number {
-  return Math.floor(addr / 4096) & (HPAGE_PMD_NR - 1);
+  return Math.floor(addr / PAGE_SIZE) & (HPAGE_PMD_NR - 1);
 }
 
 export class PageTable {
@@ -74,7 +74,7 @@ export class PageTable {
       pmdTables.add(Math.floor(e.index / 512));
       pudTables.add(Math.floor(e.index / (512 * 512)));
     }
-    return (ptes + pmdTables.size + pudTables.size) * 4096;
+    return (ptes + pmdTables.size + pudTables.size) * PAGE_SIZE;
   }
 
   pmd(addr: number): PmdEntry | undefined {
@@ -182,9 +182,9 @@ export class PageTable {
       if (!e.pte) continue;
       const base = e.base;
       const i0 = start > base ? (start - base) >> PAGE_SHIFT : 0;
-      const i1 = Math.min(HPAGE_PMD_NR, Math.ceil((end - base) / 4096));
+      const i1 = Math.min(HPAGE_PMD_NR, Math.ceil((end - base) / PAGE_SIZE));
       const t = e.pte;
-      for (let i = i0; i < i1 && e.pte; i++) if (t[i] !== PTE_NONE) fn(base + i * 4096, t[i], e, i);
+      for (let i = i0; i < i1 && e.pte; i++) if (t[i] !== PTE_NONE) fn(base + i * PAGE_SIZE, t[i], e, i);
     }
   }
 }

@@ -4,7 +4,7 @@ import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from './frames.js';
 import { VMSTAT_EVENTS } from './kernel.js';
 import type { Mm } from './mm.js';
 import { thpAllowed, vmaHasHugeBlock } from './thp.js';
-import { HPAGE_PMD_NR } from './uapi.js';
+import { HPAGE_PMD_NR, PAGE_SIZE } from './uapi.js';
 import { permString, VM_HUGETLB, VM_LOCKED, VM_MNEMONICS, type Vma } from './vma.js';
 import type { ShmemFile } from './shmem.js';
 
@@ -73,18 +73,18 @@ export function vmaStats(mm: Mm, vma: Vma): VmaStats {
   for (const e of mm.pt.pmdsIn(vma.start, vma.end)) {
     if (e.hugetlb) {
       // hugetlbfs pages are not Rss: smaps shows them as Shared_Hugetlb / Private_Hugetlb
-      if (vma.isShared) s.sharedHugetlb += HPAGE_PMD_NR * 4096;
-      else s.privateHugetlb += HPAGE_PMD_NR * 4096;
+      if (vma.isShared) s.sharedHugetlb += HPAGE_PMD_NR * PAGE_SIZE;
+      else s.privateHugetlb += HPAGE_PMD_NR * PAGE_SIZE;
       continue;
     }
     if (e.huge > 0) {
-      for (let i = 0; i < HPAGE_PMD_NR; i++) account(e.huge + i, 4096);
-      s.anonHuge += HPAGE_PMD_NR * 4096;
+      for (let i = 0; i < HPAGE_PMD_NR; i++) account(e.huge + i, PAGE_SIZE);
+      s.anonHuge += HPAGE_PMD_NR * PAGE_SIZE;
       continue;
     }
   }
   mm.pt.forEachPte(vma.start, vma.end, (_a, v) => {
-    if (v > 0 && v !== ZERO_PFN) account(v, 4096);
+    if (v > 0 && v !== ZERO_PFN) account(v, PAGE_SIZE);
   });
   if (vma.flags & VM_LOCKED) s.locked = s.rss;
   return s;
@@ -103,7 +103,7 @@ function vmaName(mm: Mm, vma: Vma): string | null {
 /** show_map_vma: one line of /proc/PID/maps (without the newline). */
 export function mapsLine(mm: Mm, vma: Vma): string {
   const file = vma.file as ShmemFile | null;
-  const pgoff = file ? vma.pgoff * 4096 : 0;
+  const pgoff = file ? vma.pgoff * PAGE_SIZE : 0;
   const dev = file ? '00:01' : '00:00';
   const inode = file ? file.inode : 0;
   let line = `${hex8(vma.start)}-${hex8(vma.end)} ${permString(vma.flags)} ${hex8(pgoff)} ${dev} ${inode} `;
@@ -154,7 +154,7 @@ export function procSmaps(mm: Mm): string {
   for (const v of mm.vmas) {
     const s = vmaStats(mm, v);
     out += mapsLine(mm, v) + '\n';
-    const pageSize = v.flags & VM_HUGETLB ? 2 * 1024 * 1024 : 4096;
+    const pageSize = v.flags & VM_HUGETLB ? 2 * 1024 * 1024 : PAGE_SIZE;
     out += kb('Size:', v.end - v.start) + kb('KernelPageSize:', pageSize) + kb('MMUPageSize:', pageSize);
     out += showSmap(s, false);
     out += `THPeligible:    ${String(thpAllowed(mm, v, false) && vmaHasHugeBlock(v) ? 1 : 0).padStart(8, ' ')}\n`;

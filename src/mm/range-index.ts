@@ -12,7 +12,7 @@
 const BITS = 6;
 const FAN = 1 << BITS;
 const LEVELS = 6; // 36 bits of page number: 2^48 bytes of address space
-const PAGE = 4096;
+import { PAGE_SIZE as PAGE } from './uapi.js';
 const TOP_SPAN = 2 ** (BITS * (LEVELS - 1)); // pages under one root slot
 
 export class RangeIndex<V> {

@@ -10,7 +10,7 @@ import { VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WR
 /** Whether the VMA has room for at least one aligned 2 MiB block (thp_vma_suitable_order). */
 export function vmaHasHugeBlock(vma: Vma): boolean {
   // thp_vma_suitable_order: a file VMA's offset in the file must line up with its address too
-  if (vma.file && (vma.start / 4096 - vma.pgoff) % HPAGE_PMD_NR !== 0) return false;
+  if (vma.file && (vma.start / PAGE_SIZE - vma.pgoff) % HPAGE_PMD_NR !== 0) return false;
   return Math.ceil(vma.start / PMD_SIZE) * PMD_SIZE + PMD_SIZE <= vma.end;
 }
 

@@ -113,7 +113,7 @@ export class Vma {
   ) {}
 
   get pages(): number {
-    return (this.end - this.start) / 4096;
+    return (this.end - this.start) / PAGE_SIZE;
   }
 
   get isAnonymous(): boolean {
@@ -130,7 +130,7 @@ export class Vma {
 
   /** The page offset that address addr has within this VMA's backing (linear_page_index). */
   pgoffOf(addr: number): number {
-    return this.pgoff + (addr - this.start) / 4096;
+    return this.pgoff + (addr - this.start) / PAGE_SIZE;
   }
 
   /** A copy of this VMA's attributes for [start, end), as __split_vma makes. */

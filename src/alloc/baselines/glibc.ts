@@ -6,7 +6,7 @@
 // mmapped chunk, up to 32 MiB), whose realloc uses mremap. What matters for an experiment is when
 // it calls brk, mmap, munmap and mremap, which is what these rules decide.
 import { NumberBTree } from '../../mm/btree.js';
-import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import { type Sys, trySys } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
@@ -15,7 +15,6 @@ import { callocVia, overAligned } from './common.js';
 
 const SIZE_SZ = 8;
 const MINSIZE = 32;
-const PAGE = 4096;
 const TCACHE_MAX_CHUNK = 1040; // tcache serves requests up to 1032 bytes
 const TCACHE_COUNT = 7;
 const FASTBIN_MAX_CHUNK = 144; // requests up to 128 bytes (DEFAULT_MXFAST)

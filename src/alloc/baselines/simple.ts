@@ -1,7 +1,7 @@
 // Two baselines on ordinary syscalls: every allocation its own mmap (munmap on free), and a
 // guarded, PartitionAlloc-like heap whose slot spans sit between PROT_NONE guard pages inside
 // 2 MiB super pages, made with mprotect: the alternating rw/--- VMAs of a browser heap.
-import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../mm/uapi.js';
+import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import { type Sys, trySys } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
@@ -9,7 +9,6 @@ import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
 import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
 
-const PAGE = 4096;
 const RW = PROT_READ | PROT_WRITE;
 
 /** Shared realloc by allocate-copy-free, for allocators without a better way. */

@@ -9,12 +9,11 @@
 import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { smapsRollup, type Sys } from '../sys.js';
 import { type HeapOptions, UffdHeap } from '../uffd-heap/heap.js';
-import { Errno, MREMAP_MAYMOVE } from '../../mm/uapi.js';
+import { Errno, MREMAP_MAYMOVE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import { HeapError } from './errors.js';
 import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab } from './segment.js';
 import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
 
-const PAGE = 4096;
 /** Above this (512 KiB, as mimalloc's large objects), a request is a userland mmap of its own. */
 export const MEDIUM_MAX = 512 * 1024;
 

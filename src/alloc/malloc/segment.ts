@@ -6,7 +6,7 @@ import { CLASS_SIZES } from './size-classes.js';
 export const SEGMENT_SIZE = 2 * 1024 * 1024;
 export const SLAB_SIZE = 64 * 1024;
 export const SLABS_PER_SEGMENT = SEGMENT_SIZE / SLAB_SIZE;
-const PAGE = 4096;
+import { PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE;
 
 /** A 64 KiB slab of equal slots. Free slots are a stack; never-used slots are known to be zero. */

@@ -3,7 +3,7 @@
 // Addresses are byte addresses, lengths multiples of 4 KiB.
 import { NumberBTree } from '../../mm/btree.js';
 
-const PAGE = 4096;
+import { PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 
 function bin(len: number): number {
   const pages = len / PAGE;
