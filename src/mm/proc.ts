@@ -95,7 +95,7 @@ const hex8 = (x: number) => x.toString(16).padStart(8, '0');
 /** The name column of a maps line, or null. */
 function vmaName(mm: Mm, vma: Vma): string | null {
   if (vma.file) return vma.file.path;
-  if (vma.special) return vma.special;
+  if (vma.anonName) return vma.anonName;
   if (vma.start <= mm.brk && vma.end >= mm.startBrk) return '[heap]';
   return null;
 }

@@ -100,8 +100,11 @@ export class Vma {
   next: Vma | null = null;
   anonVma: AnonVma | null = null;
   uffd: UffdCtxRef | null = null;
-  /** A name shown in maps for special areas ([heap]). */
-  special: string | null = null;
+  /**
+   * anon_vma_name: a name given to anonymous memory (prctl PR_SET_VMA_ANON_NAME), shown in maps
+   * as [anon:NAME]; VMAs of different names do not merge. Nothing here sets one yet.
+   */
+  anonName: string | null = null;
 
   constructor(
     public start: number,
@@ -138,7 +141,7 @@ export class Vma {
     const v = new Vma(start, end, this.flags, this.pgoffOf(start), this.file);
     v.anonVma = this.anonVma;
     v.uffd = this.uffd;
-    v.special = this.special;
+    v.anonName = this.anonName;
     return v;
   }
 
@@ -170,16 +173,16 @@ export interface VmaProto {
   /** pgoff of the range's first page. */
   pgoff: number;
   pages: number;
-  special: string | null;
+  anonName: string | null;
 }
 
-/** is_mergeable_vma: same flags, same file, same userfaultfd context, nothing special. */
+/** is_mergeable_vma: same flags, same file, same userfaultfd context, same anon_vma_name. */
 export function isMergeableVma(vma: Vma, p: VmaProto): boolean {
   if (vma.flags !== p.flags) return false;
   if ((p.flags & VM_SPECIAL) !== 0) return false;
   if (vma.file !== p.file) return false;
   if (vma.uffd !== p.uffd) return false;
-  if (vma.special !== p.special) return false;
+  if (vma.anonName !== p.anonName) return false;
   return true;
 }
 
@@ -201,6 +204,12 @@ export function canMergeBefore(next: Vma, p: VmaProto): boolean {
   return isMergeableVma(next, p) && anonVmaCompatible(next.anonVma, p.anonVma) && p.pgoff + p.pages === next.pgoff;
 }
 
+/** The proto of a new range of memory: nothing yet but its flags, file and place. */
+export function newProto(flags: number, pgoff: number, pages: number, file: MappedFile | null = null): VmaProto {
+  return { flags, file, anonVma: null, uffd: null, pgoff, pages, anonName: null };
+}
+
+/** The proto of [start, end) of an existing VMA (as __split_vma or a move would copy it). */
 export function protoOf(v: Vma, start = v.start, end = v.end): VmaProto {
   return {
     flags: v.flags,
@@ -209,6 +218,6 @@ export function protoOf(v: Vma, start = v.start, end = v.end): VmaProto {
     uffd: v.uffd,
     pgoff: v.pgoffOf(start),
     pages: (end - start) / PAGE_SIZE,
-    special: v.special,
+    anonName: v.anonName,
   };
 }

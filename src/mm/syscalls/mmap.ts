@@ -22,6 +22,7 @@ import {
   TASK_SIZE,
   pageAlignUp, sizeT } from '../uapi.js';
 import {
+  newProto,
   protToVmFlags,
   Vma,
   VM_ACCOUNT,
@@ -82,7 +83,7 @@ export function mmapRegion(mm: Mm, addr: number, len: number, p: VmaProto): Vma 
   const v = new Vma(addr, end, p.flags, p.pgoff, p.file);
   v.anonVma = p.anonVma;
   v.uffd = p.uffd;
-  v.special = p.special;
+  v.anonName = p.anonName;
   mm.insertVma(v);
   return v;
 }
@@ -184,15 +185,7 @@ export function sysMmap(
     pgoff = start / PAGE_SIZE;
   }
   if (backing) mm.attachFile(backing);
-  mmapRegion(mm, start, len, {
-    flags: vmFlags,
-    file: backing,
-    anonVma: null,
-    uffd: null,
-    pgoff,
-    pages: len / PAGE_SIZE,
-    special: null,
-  });
+  mmapRegion(mm, start, len, newProto(vmFlags, pgoff, len / PAGE_SIZE, backing));
   if (flags & (MAP_POPULATE | MAP_LOCKED)) {
     mm.lock.read(); // __mm_populate runs under mmap_read_lock after mmap drops the write lock
     populateRange(mm, start, start + len, 'mmap');

@@ -3,7 +3,7 @@
 // the fragmentation mremap_vma_merge exists to undo.
 import type { Mm } from '../mm.js';
 import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
-import { VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
+import { protoOf, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
 
@@ -53,15 +53,7 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
   if (mm.mapCount >= mm.kernel.settings.maxMapCount - 3) throw new Errno('ENOMEM', 'max_map_count');
   // copy_vma: an anonymous VMA that never had pages is born again at its new address
   const fresh = vma.isAnonymous && !vma.anonVma;
-  const p: VmaProto = {
-    flags: vma.flags,
-    file: vma.file,
-    anonVma: vma.anonVma,
-    uffd: vma.uffd,
-    pgoff: fresh ? to / PAGE_SIZE : vma.pgoffOf(from),
-    pages: newLen / PAGE_SIZE,
-    special: vma.special,
-  };
+  const p: VmaProto = { ...protoOf(vma, from, from + newLen), pgoff: fresh ? to / PAGE_SIZE : vma.pgoffOf(from) };
   let moved = mm.mergeNewRange(to, to + newLen, p);
   if (!moved) {
     moved = new Vma(to, to + newLen, p.flags, p.pgoff, p.file);
@@ -169,15 +161,7 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     const next = vma.next;
     if (end <= TASK_SIZE && (!next || next.start >= end)) {
       // grow in place: vma_merge_extend, which also absorbs a mergeable next VMA
-      const p: VmaProto = {
-        flags: vma.flags,
-        file: vma.file,
-        anonVma: vma.anonVma,
-        uffd: vma.uffd,
-        pgoff: vma.pgoffOf(vma.end),
-        pages: (end - vma.end) / PAGE_SIZE,
-        special: vma.special,
-      };
+      const p = protoOf(vma, vma.end, end);
       if (!mm.mergeNewRange(vma.end, end, p)) mm.vmas.setEnd(vma, end);
       return addr;
     }
