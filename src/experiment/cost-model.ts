@@ -36,11 +36,17 @@ export const FAULT_NS: Record<string, number> = {
   sigbus: 2940,
 };
 
-export function simulatedNs(syscalls: Record<string, number>, faults: Record<string, number>, costs: Costs = DEFAULT_COSTS): number {
+/** The price of the kernel's work: each syscall or ioctl (and page of one) and each fault, by kind. The one place costs are applied to counts. */
+export function kernelWorkNs(syscalls: Record<string, number>, faults: Record<string, number>, costs: Costs = DEFAULT_COSTS): number {
   let ns = 0;
-  for (const [k, n] of Object.entries(syscalls)) ns += (costs.syscallNs[k] ?? 1000) * n;
-  for (const [k, n] of Object.entries(faults)) ns += (costs.faultNs[k] ?? 1000) * n;
-  return Math.round(ns);
+  for (const k in syscalls) ns += (costs.syscallNs[k] ?? 1000) * syscalls[k];
+  for (const k in faults) ns += (costs.faultNs[k] ?? 1000) * faults[k];
+  return ns;
+}
+
+/** kernelWorkNs, rounded to a whole ns. */
+export function simulatedNs(syscalls: Record<string, number>, faults: Record<string, number>, costs: Costs = DEFAULT_COSTS): number {
+  return Math.round(kernelWorkNs(syscalls, faults, costs));
 }
 
 /**

@@ -113,6 +113,7 @@ export function runReal(workload: string | EventList, name: string, opts: { thre
       pageTableBytes: 0,
       simulatedNs: ns,
       cpuNs: ns,
+      kernelNs: 0, // not measured apart: the real replay phase is one number
       syscalls: out.syscalls,
       faults: out.faults,
       liveBytesPeak: 0,

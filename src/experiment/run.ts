@@ -24,6 +24,8 @@ export interface Sample {
 
 /** One (workload, allocator) result. Field names are a stable contract (README: JSON output). */
 export interface RunResult extends Snapshot {
+  /** Time until the last thread finishes: kernel work, user time, lock waits and shootdowns. */
+  simulatedNs: number;
   workload: string;
   allocator: string;
   /** The profile (kernel and costs) the run was simulated under. */
@@ -94,7 +96,8 @@ export interface Snapshot {
   thpCoverage: number;
   /** Kernel memory for the page tables (PTE, PMD and PUD pages). */
   pageTableBytes: number;
-  simulatedNs: number;
+  /** The kernel's work priced by the profile's costs (syscalls, ioctls, faults), without user time or threads. */
+  kernelNs: number;
   syscalls: Record<string, number>;
   faults: Record<string, number>;
 }
@@ -112,7 +115,7 @@ export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot 
     anonHugeBytesFinal: huge,
     thpCoverage: rss ? huge / rss : 0,
     pageTableBytes: proc.mm.pt.bytes(),
-    simulatedNs: simulatedNs(syscalls, faults, costs),
+    kernelNs: simulatedNs(syscalls, faults, costs),
     syscalls,
     faults,
   };

@@ -6,7 +6,7 @@
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
 import type { Process } from '../mm/process.js';
-import { type Costs, DEFAULT_COSTS } from './cost-model.js';
+import { type Costs, DEFAULT_COSTS, kernelWorkNs } from './cost-model.js';
 
 export interface LockWaitNs {
   mmapLockRead: number;
@@ -71,17 +71,10 @@ export class Timeline {
 
   private totals(): Totals {
     const mm = this.mm;
-    let work = 0;
-    const { syscallNs, faultNs } = this.costs;
-    for (const k in mm.syscalls) work += (syscallNs[k] ?? 1000) * mm.syscalls[k];
     let faults = 0;
-    for (const k in mm.faults) {
-      const n = mm.faults[k as keyof typeof mm.faults];
-      faults += n;
-      work += (faultNs[k] ?? 1000) * n;
-    }
+    for (const k in mm.faults) faults += mm.faults[k as keyof typeof mm.faults];
     return {
-      work,
+      work: kernelWorkNs(mm.syscalls, mm.faults, this.costs),
       write: mm.lock.total.write,
       read: mm.lock.total.read,
       vma: mm.lock.total.vma,
