@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
-import { traceName } from '../workloads/trace.js';
+import type { EventList } from '../workloads/events.js';
+import { formatEvents, traceName } from '../workloads/trace.js';
 import { replayerBinary } from './recorder.js';
 import type { RunResult } from './run.js';
 
@@ -40,19 +40,7 @@ export function realName(name: string): string {
 
 /** Write an in-memory workload as malloc-trace v1 text. */
 export function writeTraceFile(ev: EventList, path: string): void {
-  const lines = ['# malloc-trace v1', `# name: ${ev.name}`];
-  for (let i = 0; i < ev.length; i++) {
-    const [x, y, z] = [ev.x[i], ev.y[i], ev.z[i]];
-    switch (ev.op[i]) {
-      case OP_MALLOC: lines.push(`a ${x} ${y}`); break;
-      case OP_CALLOC: lines.push(`c ${x} ${y} ${z}`); break;
-      case OP_MEMALIGN: lines.push(`m ${x} ${y} ${z}`); break;
-      case OP_REALLOC: lines.push(`r ${x} ${y} ${z}`); break;
-      case OP_FREE: lines.push(`f ${x}`); break;
-      case OP_THREAD: lines.push(`t ${x}`); break;
-    }
-  }
-  writeFileSync(path, lines.join('\n') + '\n');
+  writeFileSync(path, formatEvents(ev, ['# malloc-trace v1', `# name: ${ev.name}`]));
 }
 
 interface NativeResult {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type EventList, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD } from '../workloads/events.js';
-import { parseMtrace, parseTrace } from '../workloads/trace.js';
+import { formatEvents, parseMtrace, parseTrace } from '../workloads/trace.js';
 import { tracerLibrary } from './recorder.js';
 
 const MTRACE_LIBS = ['/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0', '/lib/x86_64-linux-gnu/libc_malloc_debug.so.0', '/usr/lib64/libc_malloc_debug.so.0', '/usr/lib/aarch64-linux-gnu/libc_malloc_debug.so.0'];
@@ -97,26 +97,14 @@ export function traceStats(ev: EventList, name: string): TraceStats {
 
 /** The trace as FORMAT.md writes it: header lines, then one line per event. */
 export function formatTrace(ev: EventList, st: TraceStats): string {
-  const lines = [
+  return formatEvents(ev, [
     '# malloc-trace v1',
     `# name: ${st.name}`,
     `# events: ${st.events} (a=${st.a} c=${st.c} m=${st.m} r=${st.r} f=${st.f}) thread_switches: ${st.thread_switches}`,
     `# max_id: ${st.max_id}`,
     `# peak_live_bytes: ${st.peak_live_bytes} at_event: ${st.peak_event} peak_live_objects: ${st.peak_live_objects}`,
     `# live_at_end: ${st.live_end_objects} objects ${st.live_end_bytes} bytes`,
-  ];
-  for (let i = 0; i < ev.length; i++) {
-    const [x, y, z] = [ev.x[i], ev.y[i], ev.z[i]];
-    switch (ev.op[i]) {
-      case OP_MALLOC: lines.push(`a ${x} ${y}`); break;
-      case OP_CALLOC: lines.push(`c ${x} ${y} ${z}`); break;
-      case OP_MEMALIGN: lines.push(`m ${x} ${y} ${z}`); break;
-      case OP_REALLOC: lines.push(`r ${x} ${y} ${z}`); break;
-      case OP_FREE: lines.push(`f ${x}`); break;
-      case OP_THREAD: lines.push(`t ${x}`); break;
-    }
-  }
-  return lines.join('\n') + '\n';
+  ]);
 }
 
 /** Run argv with its malloc calls traced; write OUT (gzipped) and its .stats.json. */

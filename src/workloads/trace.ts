@@ -5,7 +5,7 @@
 import { createReadStream, openSync, readFileSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { EventList, OP_THREAD } from './events.js';
+import { EventList, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD } from './events.js';
 import { type DecoderOptions, type EventSink, LineSplitter, TraceDecoder, TraceFormatError } from './trace-decoder.js';
 
 export { TraceFormatError } from './trace-decoder.js';
@@ -32,6 +32,23 @@ function decodeText(bytes: Uint8Array, file: string, name: string, opts: Decoder
   lines.push(bytes);
   lines.end();
   return Object.assign(ev, { traceErrors: dec.errors, firstTraceError: dec.firstError });
+}
+
+/** An event list as malloc-trace v1 text after the given header lines (the format's one writer). */
+export function formatEvents(ev: EventList, header: string[]): string {
+  const lines = [...header];
+  for (let i = 0; i < ev.length; i++) {
+    const [x, y, z] = [ev.x[i], ev.y[i], ev.z[i]];
+    switch (ev.op[i]) {
+      case OP_MALLOC: lines.push(`a ${x} ${y}`); break;
+      case OP_CALLOC: lines.push(`c ${x} ${y} ${z}`); break;
+      case OP_MEMALIGN: lines.push(`m ${x} ${y} ${z}`); break;
+      case OP_REALLOC: lines.push(`r ${x} ${y} ${z}`); break;
+      case OP_FREE: lines.push(`f ${x}`); break;
+      case OP_THREAD: lines.push(`t ${x}`); break;
+    }
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** Parse malloc-trace v1 text (tests and small inputs). */
