@@ -48,7 +48,7 @@ export async function runJob(job: Job, opts: RunOptions = {}): Promise<RunResult
     spec.kind === 'trace'
       ? async (ro: RunOptions) => {
           const shape = await scanTrace(spec.path, { strict: job.strict, threads: ro.threads });
-          return runChunks({ ...shape, fromTrace: true }, traceChunks(spec.path, { strict: job.strict }), job.allocator, ro);
+          return runChunks(shape, traceChunks(spec.path, { strict: job.strict }), job.allocator, ro);
         }
       : async (ro: RunOptions) => runOne(loadWorkload(spec), job.allocator, ro);
   return job.defrag ? runDefrag(run, job.allocator, o) : run(o);

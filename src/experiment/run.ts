@@ -4,11 +4,15 @@
 // researcher read a real one; the allocator itself only sees syscalls.
 import type { Allocator } from '../alloc/allocator.js';
 import { Process } from '../mm/process.js';
+import { PAGE_SIZE, PMD_SIZE } from '../mm/uapi.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
 import { type Costs, DEFAULT_COSTS, simulatedNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { type LockWaitNs, Timeline } from './timeline.js';
+import { dealtThread, ShapeCounter, type WorkloadShape } from '../workloads/shape.js';
+
+export type { WorkloadShape } from '../workloads/shape.js';
 
 export interface Sample {
   event: number;
@@ -103,7 +107,7 @@ export interface Snapshot {
 }
 
 export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot {
-  const rss = proc.mm.rss * 4096;
+  const rss = proc.mm.rss * PAGE_SIZE;
   const huge = thpBytes(proc);
   const syscalls = { ...proc.mm.syscalls };
   const faults = { ...proc.mm.faults };
@@ -124,55 +128,14 @@ export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot 
 export function thpBytes(proc: Process): number {
   let n = 0;
   for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0 && !e.hugetlb) n++;
-  return n * 2 * 1024 * 1024;
-}
-
-/**
- * What a run needs to know of its workload before the first event: its size, the object slots,
- * and which thread runs each event (the workload's `t` events, or blocks of 64 dealt round-robin
- * over `threads`) with each thread's last event. A streamed trace learns it in a first pass.
- */
-export interface WorkloadShape {
-  name: string;
-  fromTrace: boolean;
-  /** Entries, thread switches included; and malloc-family events. */
-  length: number;
-  events: number;
-  slots: number;
-  threads: number;
-  dealt: boolean;
-  last: number[];
-  traceErrors?: number;
-  firstTraceError?: string | null;
+  return n * PMD_SIZE;
 }
 
 /** The shape of an in-memory workload. */
 export function shapeOf(w: EventList, threads?: number): WorkloadShape {
-  let hasThreads = false;
-  for (let i = 0; i < w.length && !hasThreads; i++) if (w.op[i] === OP_THREAD) hasThreads = true;
-  const dealt = !hasThreads || threads !== undefined;
-  let n = dealt ? (threads ?? 1) : 1;
-  let t = 0;
-  const last: number[] = [];
-  for (let i = 0; i < w.length; i++) {
-    if (w.op[i] === OP_THREAD) {
-      t = w.x[i];
-      if (!dealt) n = Math.max(n, t + 1);
-    } else last[dealt ? Math.floor(i / 64) % n : t] = i;
-  }
-  const errs = w as EventList & { traceErrors?: number; firstTraceError?: string | null };
-  return {
-    name: w.name,
-    fromTrace: w.fromTrace,
-    length: w.length,
-    events: w.events,
-    slots: w.maxId + 1,
-    threads: n,
-    dealt,
-    last: Array.from({ length: n }, (_, k) => last[k] ?? -1),
-    traceErrors: errs.traceErrors,
-    firstTraceError: errs.firstTraceError,
-  };
+  const counter = new ShapeCounter(threads);
+  for (let i = 0; i < w.length; i++) counter.push(w.op[i], w.x[i]);
+  return counter.shape(w.name, w.fromTrace, w.maxId + 1, w);
 }
 
 /**
@@ -250,7 +213,7 @@ class Run {
     const { proc, a } = this;
     let faults = 0;
     for (const n of Object.values(proc.mm.faults)) faults += n;
-    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * 4096, thpBytes: thpBytes(proc), liveBytes: a.liveBytes, lockWrites: proc.mm.lock.total.write, faults, tlbFlushes: proc.mm.tlb.flushes };
+    const s = { event: i, vmas: proc.mm.mapCount, rssBytes: proc.mm.rss * PAGE_SIZE, thpBytes: thpBytes(proc), liveBytes: a.liveBytes, lockWrites: proc.mm.lock.total.write, faults, tlbFlushes: proc.mm.tlb.flushes };
     if (this.opts.keepSamples) this.samples.push(s);
     this.opts.progress?.(i / this.shape.length);
   }
@@ -266,7 +229,7 @@ class Run {
         if (!shape.dealt) this.tid = x[k];
         continue;
       }
-      const tid = shape.dealt ? Math.floor(i / 64) % shape.threads : this.tid;
+      const tid = shape.dealt ? dealtThread(i, shape.threads) : this.tid;
       if (tid !== this.current) {
         a.setThread?.(tid);
         this.current = tid;
@@ -326,7 +289,7 @@ class Run {
       // with threads, simulated time is when the last one finishes
       simulatedNs: tl.makespan,
       cpuNs: Math.round(tl.busyNs),
-      rssPeakBytes: proc.mm.rssPeak * 4096,
+      rssPeakBytes: proc.mm.rssPeak * PAGE_SIZE,
       liveBytesPeak: this.livePeak,
       wallMs,
       failures: this.failures,

@@ -19,6 +19,9 @@ export class EventList {
   maxId = 0;
   /** Read from a trace file (replays then start as the traces' replayer does). */
   fromTrace = false;
+  /** Trace lines that broke the protocol and were skipped (lenient decoding), and the first of them. */
+  traceErrors = 0;
+  firstTraceError: string | null = null;
 
   constructor(readonly name: string) {}
 

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { EventList, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, OP_THREAD } from './events.js';
 import { type DecoderOptions, type EventSink, LineSplitter, TraceDecoder, TraceFormatError } from './trace-decoder.js';
+import { ShapeCounter, type WorkloadShape } from './shape.js';
 
 export { TraceFormatError } from './trace-decoder.js';
 
@@ -25,13 +26,15 @@ function isGzip(path: string): boolean {
   }
 }
 
-function decodeText(bytes: Uint8Array, file: string, name: string, opts: DecoderOptions = {}): EventList & { traceErrors: number; firstTraceError: string | null } {
+function decodeText(bytes: Uint8Array, file: string, name: string, opts: DecoderOptions = {}): EventList {
   const ev = new EventList(name);
   const dec = new TraceDecoder(file, opts);
   const lines = new LineSplitter(file, (b, s, e, n) => dec.line(b, s, e, n, ev));
   lines.push(bytes);
   lines.end();
-  return Object.assign(ev, { traceErrors: dec.errors, firstTraceError: dec.firstError });
+  ev.traceErrors = dec.errors;
+  ev.firstTraceError = dec.firstError;
+  return ev;
 }
 
 /** An event list as malloc-trace v1 text after the given header lines (the format's one writer). */
@@ -100,56 +103,17 @@ async function* decodeFile(path: string, dec: TraceDecoder, sink: EventSink): As
   }
 }
 
-/** What a replay needs to know of a trace before it starts. */
-export interface TraceShape {
-  name: string;
-  /** Entries, thread switches included, and malloc-family events alone. */
-  length: number;
-  events: number;
-  /** Object slots (dense IDs) and threads (dense TIDs). */
-  slots: number;
-  threads: number;
-  /** Per thread, the index of its last event: of the trace's own threads, or dealt in blocks of 64 over `threads`. */
-  last: number[];
-  /** True when events were dealt over --threads rather than taken from the trace's `t` lines. */
-  dealt: boolean;
-  traceErrors: number;
-  firstTraceError: string | null;
-}
-
 export interface StreamOptions extends DecoderOptions {
   /** Deal events over this many threads in blocks of 64 instead of following `t` lines. */
   threads?: number;
 }
 
 /** The first pass: count what a replay needs, keeping nothing but the live IDs. */
-export async function scanTrace(path: string, opts: StreamOptions = {}): Promise<TraceShape> {
+export async function scanTrace(path: string, opts: StreamOptions = {}): Promise<WorkloadShape> {
   const dec = new TraceDecoder(path, opts);
-  let i = 0;
-  let events = 0;
-  let cur = 0;
-  let hasThreads = false;
-  const lastOwn: number[] = [];
-  const lastDealt: number[] = [];
-  const deal = opts.threads;
-  const counter: EventSink = {
-    push(op, x) {
-      if (op === OP_THREAD) {
-        cur = x;
-        hasThreads = true;
-      } else {
-        events++;
-        lastOwn[cur] = i;
-        if (deal) lastDealt[Math.floor(i / 64) % deal] = i;
-      }
-      i++;
-    },
-  };
+  const counter = new ShapeCounter(opts.threads);
   for await (const _ of decodeFile(path, dec, counter));
-  const dealt = !hasThreads || deal !== undefined;
-  const threads = dealt ? (deal ?? 1) : dec.threads;
-  const last = Array.from({ length: threads }, (_, t) => (dealt ? (deal ? lastDealt[t] : t === 0 ? i - 1 : undefined) : lastOwn[t]) ?? -1);
-  return { name: traceName(path), length: i, events, slots: dec.slots, threads, last, dealt, traceErrors: dec.errors, firstTraceError: dec.firstError };
+  return counter.shape(traceName(path), true, dec.slots, { traceErrors: dec.errors, firstTraceError: dec.firstError });
 }
 
 /** The second pass: the trace's events, a chunk at a time, decoded exactly as scanTrace decoded them. */
