@@ -13,7 +13,7 @@ import { sysMmap } from './syscalls/mmap.js';
 import { sysMprotect } from './syscalls/mprotect.js';
 import { sysMremap } from './syscalls/mremap.js';
 import { sysMunmap } from './syscalls/munmap.js';
-import { Errno, MAP_ANONYMOUS, PAGE_SIZE, rwCount, SIGBUS, SIGSEGV, type SigInfo, sizeT } from './uapi.js';
+import { Errno, filePos, MAP_ANONYMOUS, PAGE_SIZE, rwCount, SIGBUS, SIGSEGV, type SigInfo } from './uapi.js';
 import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
 import * as uffd from './userfaultfd/index.js';
 import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
@@ -310,8 +310,8 @@ export class Process {
   pwrite(fd: number, buf: number, len: number, offset: number): number {
     this.mm.countSyscall('pwrite64');
     const f = this.shmem(fd);
+    offset = filePos(offset);
     const count = rwCount(buf, len);
-    if (sizeT(offset) >= 2 ** 63) throw new Errno('EINVAL', 'negative offset'); // rw_verify_area
     // a chunk at a time: the simulator never holds more than COPY_CHUNK of the copy
     const tmp = new Uint8Array(Math.min(count, COPY_CHUNK));
     let done = 0;
@@ -342,7 +342,7 @@ export class Process {
   pwriteFill(fd: number, offset: number, len: number, byte: number): number {
     this.mm.countSyscall('pwrite64');
     const f = this.shmem(fd);
-    if (sizeT(offset) >= 2 ** 63) throw new Errno('EINVAL', 'negative offset');
+    offset = filePos(offset);
     const count = rwCount(0, len);
     const chunk = new Uint8Array(Math.min(count, COPY_CHUNK)).fill(byte);
     for (let done = 0; done < count; done += chunk.length) this.writeFile(f, offset + done, chunk.subarray(0, Math.min(chunk.length, count - done)));

@@ -193,6 +193,13 @@ export function rwCount(buf: number, len: number): number {
   return Math.min(count, MAX_RW_COUNT);
 }
 
+/** ksys_pread64/ksys_pwrite64: a negative file position is EINVAL, before the buffer is looked at. */
+export function filePos(offset: number): number {
+  const pos = sizeT(offset);
+  if (pos >= 2 ** 63) throw new Errno('EINVAL', 'negative offset');
+  return pos;
+}
+
 export function pageAlignUp(x: number): number {
   return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 }
