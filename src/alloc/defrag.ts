@@ -67,6 +67,11 @@ export function isGuardVma(v: SmapsVma): boolean {
   return v.perms === '---p' && v.inode === 0;
 }
 
+/** The guards among a range's VMAs: empty PROT_NONE VMAs inside it, not at its ends. */
+export function innerGuards(vmas: SmapsVma[]): SmapsVma[] {
+  return vmas.filter((v, i) => i > 0 && i < vmas.length - 1 && isGuardVma(v));
+}
+
 /**
  * Check the range and return its VMAs; throws Errno and changes nothing when it cannot merge.
  * With absorbGuards, PROT_NONE VMAs inside the range (not at its ends) are guards: they must
@@ -83,23 +88,23 @@ export function checkMergeable(sys: Sys, addr: number, len: number, absorbGuards
     at = v.end;
   }
   if (at < end) throw new Errno('ENOMEM', `hole at 0x${at.toString(16)}`);
-  const guard = (v: SmapsVma, i: number) => absorbGuards && i > 0 && i < vmas.length - 1 && isGuardVma(v);
+  const guards = absorbGuards ? innerGuards(vmas) : [];
   const first = vmas[0];
-  vmas.forEach((v, i) => {
-    if (guard(v, i)) {
+  for (const v of vmas) {
+    if (guards.includes(v)) {
       if (v.rssKb > 0) throw new Errno('EBUSY', `guard at 0x${v.start.toString(16)} holds pages`);
-      return;
+      continue;
     }
     if (v.inode !== 0 || v.perms[3] === 's') throw new Errno('EINVAL', `0x${v.start.toString(16)} is a file or shared mapping`);
     if (v.perms !== first.perms) throw new Errno('EINVAL', `protections differ (${first.perms} and ${v.perms})`);
     if (v.flags.has('um') || v.flags.has('uw') || v.flags.has('ui')) throw new Errno('EBUSY', `0x${v.start.toString(16)} is registered with a userfaultfd`);
     if (v.flags.has('lo')) throw new Errno('EINVAL', `0x${v.start.toString(16)} is mlocked`);
     for (const f of FLAGS_THAT_MATTER) if (v.flags.has(f) !== first.flags.has(f)) throw new Errno('EINVAL', `VmFlags differ (${f})`);
-  });
-  if (absorbGuards && vmas.some(guard)) {
+  }
+  if (guards.length) {
     // does this kernel have guard regions? A guard install on the first guard page tells
     // (the page is PROT_NONE and empty: a marker there changes nothing an access would see)
-    const g = vmas.find(guard)!;
+    const g = guards[0];
     sys.madvise(g.start, PAGE_SIZE, MADV_GUARD_INSTALL);
     sys.madvise(g.start, PAGE_SIZE, MADV_GUARD_REMOVE);
   }
@@ -129,7 +134,7 @@ export class VmaMerge {
     private readonly opts: MergeOptions = {},
   ) {
     this.vmas = checkMergeable(sys, addr, len, opts.absorbGuards ?? false);
-    this.guards = opts.absorbGuards ? this.vmas.filter((v, i) => i > 0 && i < this.vmas.length - 1 && isGuardVma(v)) : [];
+    this.guards = opts.absorbGuards ? innerGuards(this.vmas) : [];
     this.pages = this.vmas.filter((v) => !this.guards.includes(v));
     this.stepPages = opts.stepPages ?? 512;
     this.result = { vmasBefore: this.vmas.length, bytesMoved: 0, faultsServed: 0, steps: 0 };
