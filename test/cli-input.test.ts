@@ -23,6 +23,13 @@ describe.skipIf(!existsSync(cli))('CLI input', () => {
       [['report', '--out', '/nonexistent/dir/x.html'], 'cannot write /nonexistent/dir/x.html'],
       [['replay', 'a', 'b'], "unexpected word 'b'"],
       [['maps', '--workload', 'nope'], "unknown workload 'nope'"],
+      [['bench', '--uffd-heap-gb', '0'], '--uffd-heap-gb takes a whole number from 1 to 65,536'],
+      [['bench', '--shard', '3/2'], '--shard 3/2: the index must be below the shard count'],
+      [['bench', '--shard', 'x'], "--shard takes I/N or auto/N (I from 0 to N-1), not 'x'"],
+      [['bench', '--profile', '/nonexistent.json'], 'cannot read profile /nonexistent.json'],
+      [['bench', '--out', '/nonexistent/d/x.json', '--shard', '1/2'], 'cannot write /nonexistent/d/x.json'],
+      [['merge', '/nonexistent'], 'no such directory: /nonexistent'],
+      [['replay', '/nonexistent.trace'], 'no such trace file: /nonexistent.trace'],
     ];
     for (const [args, msg] of cases) {
       const r = run(args);
@@ -44,7 +51,7 @@ describe.skipIf(!existsSync(cli))('CLI input', () => {
   });
 
   it('fuzz: random argument vectors end in a result or a clear error with exit 2', () => {
-    const word = fc.constantFrom('bench', 'maps', 'threads', 'replay', '--events', '--seed', '--cpus', '--threads', '--json', '--csv', '--allocator', 'uffd', '-1', '0', '1e3', '99999999999', 'abc', '--bogus', '-h');
+    const word = fc.constantFrom('bench', 'maps', 'threads', 'replay', '--events', '--seed', '--cpus', '--threads', '--json', '--csv', '--allocator', 'uffd', '-1', '0', '1e3', '99999999999', 'abc', '--bogus', '-h', '--uffd-heap-gb', '--shard', '3/2', '--profile', '--keep-bytes', '--strict', '--real', 'glibc', 'merge', 'verify', '/nonexistent');
     fc.assert(
       fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (argv) => {
         const r = run([...argv, '--events', '500']);

@@ -37,6 +37,11 @@ describe('shards', () => {
     }
     writeFileSync(join(dir, 'bad.jsonl'), 'not json\n');
     expect(run(['merge', dir]).stderr).toContain('bad.jsonl:1: not a shard line');
+    // JSON that is not a shard line: null, a number, a run outside its sweep
+    for (const bad of ['null', '5', '{"run":7,"runs":6,"result":{}}', '{"run":-1,"runs":6,"result":{}}', '{"run":0,"runs":6,"result":null}']) {
+      writeFileSync(join(dir, 'bad.jsonl'), bad + '\n');
+      expect(run(['merge', dir]).stderr, bad).toContain('bad.jsonl:1: not a shard line');
+    }
   });
 });
 

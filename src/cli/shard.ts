@@ -43,6 +43,13 @@ interface ShardLine {
   result: RunResult;
 }
 
+/** A parsed line that is a shard line: run a position in a sweep of `runs`, with a result object. */
+function isShardLine(l: unknown): l is ShardLine {
+  if (typeof l !== 'object' || l === null) return false;
+  const { run, runs, result } = l as Partial<ShardLine>;
+  return Number.isInteger(runs) && runs! > 0 && Number.isInteger(run) && run! >= 0 && run! < runs! && typeof result === 'object' && result !== null;
+}
+
 /** Write a shard's results as JSON lines, one file per shard. */
 export function writeShard(dir: string, shard: Shard | null, positions: number[], total: number, results: RunResult[]): string {
   mkdirSync(dir, { recursive: true });
@@ -71,13 +78,13 @@ export function mergeShards(dirs: string[]): RunResult[] {
       .split('\n')
       .forEach((line, i) => {
         if (!line.trim()) return;
-        let l: ShardLine;
+        let l: ShardLine | null = null;
         try {
           l = JSON.parse(line) as ShardLine;
         } catch {
-          throw new UsageError(`${f}:${i + 1}: not a shard line`);
+          /* not JSON: refused below */
         }
-        if (!Number.isInteger(l.run) || !Number.isInteger(l.runs) || typeof l.result !== 'object' || l.result === null) throw new UsageError(`${f}:${i + 1}: not a shard line`);
+        if (!isShardLine(l)) throw new UsageError(`${f}:${i + 1}: not a shard line`);
         if (total >= 0 && l.runs !== total) throw new UsageError(`${f}:${i + 1}: from a sweep of ${l.runs} runs, the others are of ${total}`);
         total = l.runs;
         if (byRun.has(l.run)) throw new UsageError(`${f}:${i + 1}: run ${l.run} appears twice`);

@@ -151,8 +151,11 @@ function replayerPreamble(a: Allocator): void {
   a.free(input);
 }
 
-/** Byte written into newly allocated memory: never zero, so every page really gets data. */
-const TOUCH = 0xa5;
+/**
+ * Byte written into newly allocated memory: never zero, so every page really gets data (the
+ * native replayer, tools/replay.c, and verify write the same).
+ */
+export const TOUCH = 0xa5;
 
 export function runOne(workload: EventList, allocatorName: string, opts: RunOptions = {}): RunResult {
   const run = new Run(shapeOf(workload, opts.threads), allocatorName, opts);

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import type { Allocator } from '../alloc/allocator.js';
 import { MMAP_BASE, START_BRK } from '../mm/mm.js';
 import { Process } from '../mm/process.js';
-import { MAP_FIXED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
+import { hex, MAP_FIXED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
 import { UFFD_FEATURES, UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFDIO_REGISTER_MODE_WP, UFFDIO_ZEROPAGE_MODE_DONTWAKE, UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES } from '../mm/userfaultfd/uapi.js';
 import { ScenarioRunner } from '../script/run.js';
 import { parseScenario } from '../script/parse.js';
@@ -17,6 +17,7 @@ import { ALLOCATORS } from './allocators.js';
 import { simulatedNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { recorderBinary } from './recorder.js';
+import { TOUCH } from './run.js';
 
 const GiB = 2 ** 30;
 /** The arena: brk addresses in its first 16 GiB, the mmap area (top-down from MMAP_BASE) above. */
@@ -35,7 +36,6 @@ export function arenaOffset(addr: number): number {
   throw new Unverifiable(`address 0x${addr.toString(16)} lies outside the verify arena`);
 }
 
-const hex = (n: number) => '0x' + n.toString(16);
 const off = (a: number) => hex(arenaOffset(a));
 function prot(p: number): string {
   const s = (p & PROT_READ ? 'r' : '') + (p & PROT_WRITE ? 'w' : '') + (p & PROT_EXEC ? 'x' : '');
@@ -202,7 +202,6 @@ export interface VerifyResult {
   lines: number;
 }
 
-const TOUCH = 0xa5;
 const OVERHEAD_PROBES = 2000;
 /** Operations the recorder does not time. */
 const UNTIMED = new Set(['maps', 'count', 'rss', 'events', 'locks', 'elapsed', 'faults']);
