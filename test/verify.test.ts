@@ -34,6 +34,12 @@ if (!bin) console.warn('verify.test: the live-kernel comparison needs Linux, cc 
 describe.skipIf(!bin)('verify on this kernel', () => {
   // compare under the kernel in front of us
   const profile = { ...DEFAULT_PROFILE, kernel: calibrateQuick({ recorder: bin }).profile.kernel };
+  it('probes the kernel it compares against when no profile is given', () => {
+    const r = verify(churn, { allocator: 'glibc', every: 1000 });
+    expect([r.identical, r.profile]).toEqual([true, expect.stringMatching(/^probed-/)]);
+    expect(r.costsMachine).toBe(DEFAULT_PROFILE.costs.machine);
+  });
+
   for (const a of ['uffd', 'glibc', 'mmap', 'guarded', 'uffd-copy']) {
     it(`finds ${a}'s run identical through the end`, () => {
       const r = verify(churn, { allocator: a, every: 1000, profile });

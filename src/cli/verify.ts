@@ -1,13 +1,15 @@
 // `uffd-malloc verify TRACE --allocator A [--profile P] [--every N] [--json]`: the allocator's run
 // on the simulator, and every kernel operation and memory write of it on the live kernel, compared.
 import { Unverifiable, verify } from '../experiment/verify.js';
+import { PROFILE_ENV } from '../experiment/profile.js';
 import { readTrace } from '../workloads/trace.js';
 import { intOption, parseArgs, profileOption, UsageError } from './args.js';
 import { allocatorsFrom } from './bench.js';
 
 export function verifyCommand(argv: string[]): number {
   const args = parseArgs(argv, ['allocator', 'profile', 'every'], ['json'], 1);
-  const profile = profileOption(args);
+  // without --profile (or UFFD_MALLOC_PROFILE) verify probes the kernel it compares against
+  const profile = args.values.has('profile') || process.env[PROFILE_ENV] ? profileOption(args) : undefined;
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc verify TRACE --allocator A [--profile P] [--every N] [--json]');
   const allocators = allocatorsFrom(args.values.get('allocator') ?? ['uffd']);
   if (allocators.length !== 1) throw new UsageError('verify takes one --allocator');
@@ -34,6 +36,6 @@ export function verifyCommand(argv: string[]): number {
       ? `${r.trace} / ${r.allocator}: first divergence at event ${d.event} (log line ${d.line}: ${d.operation})\n  real: ${d.real}\n  sim:  ${d.simulated}\n`
       : `${r.trace} / ${r.allocator}: identical through the end: ${r.events.toLocaleString('en-US')} events, ${r.checkpoints} checkpoints (VMA layout, RSS, AnonHugePages, mmap_lock counts), ${r.lines.toLocaleString('en-US')} kernel operations and writes\n`,
   );
-  process.stdout.write(`kernel time: live ${(r.kernelNs / 1e6).toFixed(1)} ms, simulated ${(r.simulatedKernelNs / 1e6).toFixed(1)} ms (profile ${profile.name}: ${profile.costs.machine})\n`);
+  process.stdout.write(`kernel time: live ${(r.kernelNs / 1e6).toFixed(1)} ms, simulated ${(r.simulatedKernelNs / 1e6).toFixed(1)} ms (profile ${r.profile}, costs of ${r.costsMachine})\n`);
   return r.identical ? 0 : 1;
 }

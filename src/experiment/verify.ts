@@ -17,6 +17,7 @@ import { ALLOCATORS } from './allocators.js';
 import { simulatedNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { recorderBinary } from './recorder.js';
+import { calibrateQuick } from './calibrate.js';
 import { TOUCH } from './run.js';
 
 const GiB = 2 ** 30;
@@ -176,6 +177,11 @@ class KernelLog {
 
 export interface VerifyOptions {
   allocator: string;
+  /**
+   * The kernel and costs to simulate. @defaultValue this machine's kernel, probed
+   * (calibrateQuick), with the default profile's costs: a kernel built or booted differently
+   * from mainline is then not reported as a divergence
+   */
   profile?: Profile;
   /** A checkpoint every this many events. @defaultValue 100000 */
   every?: number;
@@ -200,6 +206,9 @@ export interface VerifyResult {
   kernelNs: number;
   simulatedKernelNs: number;
   lines: number;
+  /** The profile simulated (name) and the machine its costs were measured on. */
+  profile: string;
+  costsMachine: string;
 }
 
 const OVERHEAD_PROBES = 2000;
@@ -281,10 +290,18 @@ export function logRun(w: EventList, opts: VerifyOptions): { log: KernelLog; che
 }
 
 /** Verify a workload: its log on the live kernel and on the simulator, compared. */
+/** The default profile's costs with this machine's kernel, probed through the recorder. */
+function probedKernel(bin: string): Profile {
+  const { name, kernel } = calibrateQuick({ recorder: bin }).profile;
+  return { ...DEFAULT_PROFILE, name, kernel };
+}
+
 export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
   const bin = recorderBinary();
   if (!bin) throw new Error('verify needs the recorder: Linux, a C compiler (cc) and root');
-  const { log, checkpoints, proc } = logRun(w, opts);
+  // probe before comparing: the simulator runs the kernel in front of us unless told otherwise
+  const profile = opts.profile ?? probedKernel(bin);
+  const { log, checkpoints, proc } = logRun(w, { ...opts, profile });
   const text = log.lines.join('\n') + '\n';
   const record = (timing: boolean) => {
     const env = { ...process.env, RECORDER_ARENA_GB: String(VERIFY_ARENA_GB), ...(timing ? { RECORDER_TIMING: '1', RECORDER_LAZY_MONITOR: '1' } : {}) };
@@ -296,7 +313,6 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
   // tracepoints would add to every fault)
   const realOut = record(false);
   const timed = record(true);
-  const profile = opts.profile ?? DEFAULT_PROFILE;
   const runner = new ScenarioRunner({ settings: profile.kernel.settings, arenaSize: VERIFY_ARENA_GB * GiB });
   let first: Divergence | null = null;
   let kernelNs = 0;
@@ -345,6 +361,8 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
     // timeline prices them) and the memset of the written bytes
     simulatedKernelNs: Math.round(simulatedNs(s.syscalls, s.faults, costs) + s.pagesZapped * costs.thread.zapPageNs + log.bytesWritten * costs.memsetNsPerByte),
     lines: log.lines.length,
+    profile: profile.name,
+    costsMachine: costs.machine,
   };
 }
 
