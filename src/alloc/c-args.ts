@@ -39,3 +39,13 @@ export function ptrArg(fn: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TypeError(`${fn}: ptr must be a pointer (a whole number, 0 for NULL), not ${describe(v)}`);
   return v;
 }
+
+/** aligned_alloc's arguments cannot be met (an alignment not a power of two, a size too large): NULL. */
+export function alignedAllocRefused(align: unknown, size: unknown): boolean {
+  return !alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE;
+}
+
+/** realloc of a live pointer to a size too large: NULL, the old block untouched (realloc(NULL, n) is malloc's to judge). */
+export function reallocRefused(ptr: unknown, size: unknown): boolean {
+  return ptrArg('realloc', ptr) !== 0 && sizeArg('realloc', 'size', size) === TOO_LARGE;
+}

@@ -95,8 +95,8 @@ export function costsNote(profile: Profile): string {
   return `\nprofile ${profile.name}: sim ms priced with the costs of ${profile.costs.machine}; wall ms is this machine running the simulator\n`;
 }
 
-/** --shard and --out, checked before any work. */
-export function sweepShard(args: ParsedArgs): { shard: Shard | null; out?: string; keepBytes: boolean; uffdHeapBytes?: number } {
+/** --shard, --out, --keep-bytes and --uffd-heap-gb, checked before any work. */
+export function runOptions(args: ParsedArgs): { shard: Shard | null; out?: string; keepBytes: boolean; uffdHeapBytes?: number } {
   const shard = shardOption(args);
   const out = args.values.get('out')?.at(-1);
   // the directory may not exist yet: then the one it would go in must be writable
@@ -156,11 +156,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const real = realOption(args);
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
-  const specs = workloadSpecs(args);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { defrag: args.flags.has('defrag'), ...threadOptions(args), profile, strict: args.flags.has('strict'), ...sweepShard(args) });
-  results.push(...(await realRuns(specs, real, threadOptions(args).threads)));
-  print(results, args.flags.has('json'), args.flags.has('csv'), profile);
-  return 0;
+  return sweepAndPrint(args, workloadSpecs(args), real, profile, { defrag: args.flags.has('defrag') });
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
@@ -169,9 +165,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   exclusive(args, 'json', 'csv');
   const profile = profileOption(args);
   if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc replay TRACE [--allocator NAME]... [--threads N] [--cpus N] [--json|--csv]');
-  const specs = workloadsFrom(undefined, args.positional, 1, undefined);
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...threadOptions(args), profile, strict: args.flags.has('strict'), ...sweepShard(args) });
-  results.push(...(await realRuns(specs, real, threadOptions(args).threads)));
+  return sweepAndPrint(args, workloadsFrom(undefined, args.positional, 1, undefined), real, profile);
+}
+
+/** bench's and replay's common part: the simulated sweep, then the --real rows, printed. */
+async function sweepAndPrint(args: ParsedArgs, specs: WorkloadSpec[], real: string[], profile: Profile, extra: SweepOptions = {}): Promise<number> {
+  const threads = threadOptions(args);
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { ...extra, ...threads, profile, strict: args.flags.has('strict'), ...runOptions(args) });
+  results.push(...(await realRuns(specs, real, threads.threads)));
   print(results, args.flags.has('json'), args.flags.has('csv'), profile);
   return 0;
 }

@@ -3,7 +3,7 @@
 // and to TLB shootdowns.
 import type { RunResult } from '../experiment/run.js';
 import { parseArgs, profileOption } from './args.js';
-import { allocatorsFrom, costsNote, sweep, sweepShard, threadOptions, workloadSpecs } from './bench.js';
+import { allocatorsFrom, costsNote, sweep, runOptions, threadOptions, workloadSpecs } from './bench.js';
 
 export const THREAD_STEPS = [1, 2, 4, 8, 16, 32, 64];
 
@@ -28,7 +28,7 @@ export async function threadsCommand(argv: string[]): Promise<number> {
   const profile = profileOption(args);
   const specs = workloadSpecs(args, 100_000);
   const steps = threadOptions(args).threads ?? THREAD_STEPS;
-  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { threads: steps, profile, ...sweepShard(args) });
+  const results = await sweep(specs, allocatorsFrom(args.values.get('allocator')), { threads: steps, profile, ...runOptions(args) });
   process.stdout.write(args.flags.has('json') ? JSON.stringify(results, null, 2) + '\n' : formatThreads(results) + costsNote(profile));
   return 0;
 }

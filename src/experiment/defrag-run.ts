@@ -2,7 +2,7 @@
 // that mremap_vma_merge can merge is merged (with MADV_HUGEPAGE), khugepaged runs, and the
 // metrics before and after are compared; the merged ranges' bytes are checked unchanged.
 import { isGuardVma, mremapVmaMerge } from '../alloc/defrag.js';
-import { Errno } from '../mm/uapi.js';
+import { Errno, PAGE_SIZE } from '../mm/uapi.js';
 import { readSmaps, type SmapsVma } from '../alloc/sys.js';
 import type { Process } from '../mm/process.js';
 import type { EventList } from '../workloads/events.js';
@@ -45,15 +45,15 @@ export function mergeableRuns(vmas: SmapsVma[], absorbGuards = false): [number, 
 
 /** Two 32-bit hashes (FNV-1a and a position-weighted sum) of each 4 KiB page of [start, end), read a MiB at a time. */
 function pageHashes(proc: Process, start: number, end: number): Uint32Array {
-  const out = new Uint32Array(((end - start) / 4096) * 2);
+  const out = new Uint32Array(((end - start) / PAGE_SIZE) * 2);
   let k = 0;
   for (let at = start; at < end; at += CHUNK) {
     const bytes = proc.read(at, Math.min(CHUNK, end - at));
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-    for (let w = 0; w < words.length; w += 1024) {
+    for (let w = 0; w < words.length; w += PAGE_SIZE / 4) {
       let fnv = 0x811c9dc5;
       let sum = 0;
-      for (let i = w; i < w + 1024; i++) {
+      for (let i = w; i < w + PAGE_SIZE / 4; i++) {
         fnv = Math.imul(fnv ^ words[i], 0x01000193);
         sum = (sum + Math.imul(words[i], i - w + 1)) | 0;
       }

@@ -10,7 +10,7 @@ import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE
 import type { Allocator } from '../allocator.js';
 import { type Sys, trySys } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
-import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
+import { alignedAllocRefused, callocSize, ptrArg, reallocRefused, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
 
 const SIZE_SZ = 8;
@@ -500,7 +500,7 @@ export class GlibcMalloc implements Allocator {
   }
 
   alignedAlloc(align: number, size: number): number {
-    if (!alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
+    if (alignedAllocRefused(align, size)) return 0;
     return this.current.alignedAlloc(align, size);
   }
 
@@ -509,7 +509,7 @@ export class GlibcMalloc implements Allocator {
   }
 
   realloc(ptr: number, n: number): number {
-    if (ptrArg('realloc', ptr) !== 0 && sizeArg('realloc', 'size', n) === TOO_LARGE) return 0;
+    if (reallocRefused(ptr, n)) return 0;
     return ptr === 0 ? this.malloc(n) : this.owner(ptr).realloc(ptr, n);
   }
 }

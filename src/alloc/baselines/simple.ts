@@ -6,7 +6,7 @@ import type { Allocator } from '../allocator.js';
 import { type Sys, trySys } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
-import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
+import { alignedAllocRefused, callocSize, reallocRefused, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -51,7 +51,7 @@ export class MmapPerObject implements Allocator {
   }
 
   alignedAlloc(align: number, size: number): number {
-    if (!alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
+    if (alignedAllocRefused(align, size)) return 0;
     if (align <= PAGE) return this.malloc(size);
     const p = this.malloc(size + align);
     if (!p) return 0;
@@ -75,17 +75,12 @@ export class MmapPerObject implements Allocator {
   }
 
   realloc(p: number, n: number): number {
-    if (ptrArg('realloc', p) && sizeArg('realloc', 'size', n) === TOO_LARGE) return 0;
+    if (reallocRefused(p, n)) return 0;
     const old = this.live.get(p);
     if (p && n && old !== undefined) {
       // mremap may move the mapping: pages move, bytes are not copied; a refused one is NULL
-      let q: number;
-      try {
-        q = this.sys.mremap(p, Math.max(old, 1), n, MREMAP_MAYMOVE);
-      } catch (e) {
-        if (e instanceof Errno) return 0;
-        throw e;
-      }
+      const q = trySys(() => this.sys.mremap(p, Math.max(old, 1), n, MREMAP_MAYMOVE));
+      if (q === null) return 0;
       this.live.delete(p);
       this.live.set(q, n);
       this.liveBytes += n - old;
@@ -189,7 +184,7 @@ export class GuardedMalloc implements Allocator {
   }
 
   alignedAlloc(align: number, size: number): number {
-    if (!alignArg('aligned_alloc', align) || sizeArg('aligned_alloc', 'size', size) === TOO_LARGE) return 0;
+    if (alignedAllocRefused(align, size)) return 0;
     if (align <= 16) return this.malloc(size);
     const got = overAligned((n) => this.malloc(n), align, size);
     if (!got) return 0;
@@ -221,7 +216,7 @@ export class GuardedMalloc implements Allocator {
   }
 
   realloc(p: number, n: number): number {
-    if (ptrArg('realloc', p) && sizeArg('realloc', 'size', n) === TOO_LARGE) return 0;
+    if (reallocRefused(p, n)) return 0;
     return copyRealloc(this, this.sys, p, n);
   }
 }
