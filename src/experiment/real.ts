@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { EventList } from '../workloads/events.js';
 import { formatEvents, traceName } from '../workloads/trace.js';
 import { replayerBinary } from './recorder.js';
-import type { RunResult } from './run.js';
+import type { RunResult, Snapshot } from './run.js';
 
 /** Allocators by name, as Debian ships them (libjemalloc2, libtcmalloc-minimal4, libmimalloc2.0). */
 export const REAL_LIBS: Record<string, string | null> = {
@@ -43,21 +43,9 @@ export function writeTraceFile(ev: EventList, path: string): void {
   writeFileSync(path, formatEvents(ev, ['# malloc-trace v1', `# name: ${ev.name}`]));
 }
 
-interface NativeResult {
-  threads: number;
-  events: number;
-  wallMs: number;
-  vmaPeak: number;
-  vmaFinal: number;
-  rssPeakBytes: number;
-  rssFinalBytes: number;
-  anonHugeBytesFinal: number;
-  thpCoverage: number;
-  mmapLockWrite: number;
-  mmapLockRead: number;
-  faults: Record<string, number>;
-  syscalls: Record<string, number>;
-}
+/** What tools/replay.c prints: the run's JSON fields it can measure, under the same names. */
+type NativeResult = Pick<RunResult, 'threads' | 'events' | 'wallMs' | 'vmaPeak' | 'rssPeakBytes'> &
+  Pick<Snapshot, 'vmaFinal' | 'rssFinalBytes' | 'anonHugeBytesFinal' | 'thpCoverage' | 'mmapLockWrite' | 'mmapLockRead' | 'faults' | 'syscalls'>;
 
 /**
  * Replay a trace file (or an in-memory workload) natively with the real allocator `name`. Its
