@@ -112,3 +112,24 @@ describe.each(NAMES)('%s', (name) => {
     );
   });
 });
+
+describe('guarded direct maps', () => {
+  it('realloc a 1 TiB block (NORESERVE, never charged) without copying it, and grow one by moving its pages', () => {
+    const { p, a } = make('guarded');
+    const huge = a.malloc(2 ** 40);
+    expect(huge).not.toBe(0);
+    expect(a.realloc(huge, 2 ** 40)).toBe(huge); // fits its mapping: in place
+    const big = a.malloc(300_000);
+    p.fill(big, 300_000, 7);
+    const moved = a.realloc(big, 900_000);
+    expect(moved).not.toBe(0);
+    expect(Array.from(p.read(moved + 299_998, 2))).toEqual([7, 7]);
+    p.fill(moved + 300_000, 600_000, 8); // the grown part is writable
+    // guard pages on both sides (the moved pages keep their own VMA: its pgoff is where they came from)
+    expect(() => p.read(moved - 1, 1)).toThrow(/SIGSEGV/);
+    expect(() => p.read(moved + 900_000 + 4096 - (900_000 % 4096), 1)).toThrow(/SIGSEGV/);
+    expect(() => p.read(big, 1)).toThrow(/SIGSEGV/); // the old place is gone
+    a.free(moved);
+    a.free(huge);
+  });
+});

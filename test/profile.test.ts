@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calibrateQuick } from '../src/experiment/calibrate.js';
+import { kernelWorkNs } from '../src/experiment/cost-model.js';
 import { DEFAULT_PROFILE, loadProfile, parseProfile, PROFILE_FORMAT, ProfileError, resolveProfile } from '../src/experiment/profile.js';
 import { runOne } from '../src/experiment/run.js';
 import { Process } from '../src/mm/process.js';
@@ -106,11 +107,23 @@ describe('profile files', () => {
     expect(b.simulatedNs - a.simulatedNs).toBe((9600 - 1860) * (a.faults.anon ?? 0) + 180 * 3000);
   });
 
+  it('of format 1 are read with the DONTNEED figure split into call, zap and flush', () => {
+    const v1 = { ...noZero, format: 'uffd-malloc-profile/1', costs: { syscallNs: { madvise: 6100, mmap: 2000 }, thread: { madviseEmptyNs: 1100, zapPageNs: 130, lockBounceNs: 300 } } };
+    const p = parseProfile(v1);
+    expect(p.format).toBe(PROFILE_FORMAT);
+    expect([p.costs.syscallNs.madvise, p.costs.syscallNs.mmap, p.costs.work.zapPageNs, p.costs.work.tlbFlushNs, p.costs.thread.lockBounceNs]).toEqual([1100, 2000, 130, 4870, 300]);
+    // a populated page's DONTNEED costs what format 1 said it did
+    const w = { syscalls: { madvise: 1 }, faults: {}, pagesZapped: 1, tlbFlushes: 1, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0 };
+    expect(kernelWorkNs(w, p.costs)).toBe(6100);
+  });
+
   it('are rejected with the file and the field named', () => {
     const bad: [unknown, RegExp][] = [
       ['{', /x\.json: not JSON/],
       [[], /a profile is a JSON object/],
-      [{ ...noZero, format: 'v0' }, /format must be 'uffd-malloc-profile\/1'/],
+      [{ ...noZero, format: 'v0' }, /format must be 'uffd-malloc-profile\/2'/],
+      [{ ...noZero, costs: { work: { pteAllocNs: 'x' } } }, /costs\.work\.pteAllocNs must be a number/],
+      [{ ...noZero, costs: { work: { tlbShootNs: 1 } } }, /unknown cost costs\.work\.tlbShootNs/],
       [{ ...noZero, name: '' }, /name must be a non-empty string/],
       [{ ...noZero, kernel: { settings: { readFaultZeroPag: false } } }, /unknown kernel setting 'readFaultZeroPag'/],
       [{ ...noZero, kernel: { settings: { thpEnabled: 'sometimes' } } }, /'thpEnabled' must be always or madvise or never/],

@@ -124,6 +124,25 @@ static double b_mprotect(void) {
   return t / reps;
 }
 
+/** The first write to each of 4096 pages UFFDIO_COPY filled (no page fault: the PTE is there). */
+static double b_uffd_copy_touch(void) {
+  size_t n = 4096, len = n * 4096;
+  char *p = map_anon(len, MAP_NORESERVE);
+  int fd = uffd_setup(p, len, UFFD_FEATURE_SIGBUS);
+  if (fd < 0) return -1;
+  memset(page_buf, 7, 4096);
+  for (size_t i = 0; i < n; i++) {
+    struct uffdio_copy c = {.dst = (uintptr_t)p + i * 4096, .src = (uintptr_t)page_buf, .len = 4096};
+    ioctl(fd, UFFDIO_COPY, &c);
+  }
+  double t = now_ns();
+  for (size_t i = 0; i < n; i++) p[i * 4096] = 1;
+  t = now_ns() - t;
+  close(fd);
+  munmap(p, len);
+  return t / n;
+}
+
 static double b_uffd_copy(void) {
   size_t n = 4096, len = n * 4096;
   char *p = map_anon(len, MAP_NORESERVE);
@@ -185,12 +204,60 @@ static double b_sigbus(void) {
   return t / reps;
 }
 
+/** MADV_DONTNEED of one 4 KiB page with nothing present (the call alone: no zap, no flush). */
+static double b_dontneed_empty(void) {
+  size_t n = 4096, len = n * 4096;
+  char *p = map_anon(len, 0);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  p[0] = 1;  // a PTE table exists: the walk finds empty entries
+  double t = now_ns();
+  for (size_t i = 1; i < n; i++) madvise(p + i * 4096, 4096, MADV_DONTNEED);
+  t = now_ns() - t;
+  munmap(p, len);
+  return t / (n - 1);
+}
+
+/**
+ * One 4 KiB page alone in its 2 MiB block: the write fault that allocates its PTE table
+ * (`fault` = 1) or the munmap that zaps it and frees the table (free_pgtables, `fault` = 0); with
+ * `neighbour` another page keeps the table (the munmap then only zaps and flushes).
+ */
+static double b_lone_page(int fault, int neighbour) {
+  int m = 512;
+  size_t block = 2 << 20;
+  char *raw = map_anon((size_t)(m + 1) * block, MAP_NORESERVE);
+  char *h = (char *)(((uintptr_t)raw + block - 1) & ~(uintptr_t)(block - 1));
+  munmap(raw, (size_t)(m + 1) * block);
+  double total = 0;
+  for (int i = 0; i < m; i++) {
+    char *b = h + (size_t)i * block;
+    if (neighbour) {
+      char *q = mmap(b + block / 2, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      q[0] = 1;
+    }
+    char *p = mmap(b, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    double t0 = now_ns();
+    p[0] = 1;
+    double t1 = now_ns();
+    munmap(p, 4096);
+    double t2 = now_ns();
+    total += fault ? t1 - t0 : t2 - t1;
+  }
+  munmap(h, (size_t)m * block);
+  return total / m;
+}
+static double b_pte_alloc_fault(void) { return b_lone_page(1, 0); }
+static double b_munmap_pte_free(void) { return b_lone_page(0, 0); }
+static double b_munmap_populated(void) { return b_lone_page(0, 1); }
+
 static const struct { const char *name; double (*fn)(void); } BENCHES[] = {
     {"write-fault-4k", b_write_fault},   {"mmap-munmap-4k-10k-vmas", b_mmap_munmap},
     {"dontneed-2m", b_dontneed_2m},      {"uffd-zeropage-4k", b_uffd_zeropage},
     {"uffd-copy-4k", b_uffd_copy},       {"uffd-move-4k", b_uffd_move_4k},
     {"uffd-move-2m-thp", b_uffd_move_2m}, {"sigbus-roundtrip", b_sigbus}, {"cow-zero-4k", b_cow_zero},
-    {"dontneed-4k", b_dontneed_4k}, {"mprotect-4k", b_mprotect}};
+    {"dontneed-4k", b_dontneed_4k}, {"mprotect-4k", b_mprotect}, {"dontneed-empty-4k", b_dontneed_empty},
+    {"pte-alloc-fault-4k", b_pte_alloc_fault}, {"munmap-pte-free-4k", b_munmap_pte_free},
+    {"munmap-populated-4k", b_munmap_populated}, {"uffd-copy-touch-4k", b_uffd_copy_touch}};
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

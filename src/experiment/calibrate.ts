@@ -5,7 +5,7 @@
 // whose two outputs differ is reported, never silently kept.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { availableParallelism, release } from 'node:os';
 import { DEFAULT_SETTINGS, type KernelSettings } from '../mm/kernel.js';
 import { UFFD_FEATURES } from '../mm/userfaultfd/uapi.js';
 import { runScenario } from '../script/run.js';
@@ -182,58 +182,138 @@ export function calibrateQuick(opts: CalibrateOptions = {}): QuickCalibration {
   return { profile, mismatches };
 }
 
-/** recorder --bench figures and the costs each one measures (ns per call). */
-const BENCH_COSTS: Record<string, (c: Profile['costs'], ns: number) => void> = {
-  'write-fault-4k': (c, ns) => {
-    c.faultNs.anon = c.faultNs.file = ns;
-  },
-  'cow-zero-4k': (c, ns) => {
-    c.faultNs.cow = ns;
-  },
-  'dontneed-4k': (c, ns) => {
-    c.syscallNs.madvise = ns;
-  },
-  'mprotect-4k': (c, ns) => {
-    c.syscallNs.mprotect = ns;
-  },
-  'mmap-munmap-4k-10k-vmas': (c, ns) => {
-    c.syscallNs.mmap = c.syscallNs.munmap = c.syscallNs.brk = ns / 2;
-  },
-  'dontneed-2m': (c, ns) => {
-    c.thread.zapPageNs = ns / 512;
-  },
-  'uffd-zeropage-4k': (c, ns) => {
-    c.syscallNs['UFFDIO_ZEROPAGE:pages'] = Math.max(0, ns - c.syscallNs.UFFDIO_ZEROPAGE);
-  },
-  'uffd-copy-4k': (c, ns) => {
-    c.syscallNs['UFFDIO_COPY:pages'] = Math.max(0, ns - c.syscallNs.UFFDIO_COPY);
-  },
-  'uffd-move-4k': (c, ns) => {
-    c.syscallNs['UFFDIO_MOVE:pages'] = Math.max(0, ns - c.syscallNs.UFFDIO_MOVE);
-  },
-  'sigbus-roundtrip': (c, ns) => {
-    c.faultNs.userfault = c.faultNs.sigsegv = c.faultNs.sigbus = ns;
-  },
-};
+/** The `recorder --bench` figures calibrate takes, ns per operation (tools/recorder-bench.h). */
+const BENCHES = [
+  'write-fault-4k',
+  'cow-zero-4k',
+  'dontneed-empty-4k',
+  'dontneed-4k',
+  'dontneed-2m',
+  'mprotect-4k',
+  'mmap-munmap-4k-10k-vmas',
+  'pte-alloc-fault-4k',
+  'munmap-pte-free-4k',
+  'munmap-populated-4k',
+  'uffd-zeropage-4k',
+  'uffd-copy-4k',
+  'uffd-copy-touch-4k',
+  'uffd-move-4k',
+  'sigbus-roundtrip',
+];
+
+/**
+ * The model's costs from the figures: each measured operation is a sum of the model's parts (a
+ * call, pages zapped, a TLB flush, page tables), so the parts come out by difference. A figure
+ * missing (a benchmark that could not run) leaves the costs that need it as they were.
+ */
+export function deriveCosts(c: Profile['costs'], m: Record<string, number>): void {
+  const has = (...names: string[]) => names.every((n) => m[n] > 0);
+  const sys = c.syscallNs;
+  if (has('write-fault-4k')) c.faultNs.anon = c.faultNs.file = m['write-fault-4k'];
+  if (has('mmap-munmap-4k-10k-vmas')) sys.mmap = sys.munmap = sys.brk = m['mmap-munmap-4k-10k-vmas'] / 2;
+  if (has('mprotect-4k')) sys.mprotect = m['mprotect-4k'];
+  if (has('dontneed-empty-4k')) sys.madvise = m['dontneed-empty-4k'];
+  // DONTNEED of 512 pages and of one: the same call and flush, 511 more pages zapped
+  if (has('dontneed-2m', 'dontneed-4k')) c.work.zapPageNs = Math.max(0, (m['dontneed-2m'] - m['dontneed-4k']) / 511);
+  // the flush: what a populated page's DONTNEED adds beyond the empty call and the zap, or what
+  // a one-page UFFDIO_MOVE adds to the call, whichever is less (the first also frees a page
+  // outside a batch, which the model does not price apart)
+  const flushes: number[] = [];
+  if (has('dontneed-4k', 'dontneed-empty-4k')) flushes.push(m['dontneed-4k'] - m['dontneed-empty-4k'] - c.work.zapPageNs);
+  if (has('uffd-move-4k')) flushes.push(m['uffd-move-4k'] - sys.UFFDIO_MOVE);
+  if (flushes.length) c.work.tlbFlushNs = Math.max(0, Math.min(...flushes));
+  // the write fault on a zero page ends with the flush of the old entry (do_wp_page)
+  if (has('cow-zero-4k')) c.faultNs.cow = Math.max(0, m['cow-zero-4k'] - c.work.tlbFlushNs);
+  // one page alone in its 2 MiB block: its fault allocates the PTE table, its munmap frees it
+  if (has('pte-alloc-fault-4k')) c.work.pteAllocNs = Math.max(0, m['pte-alloc-fault-4k'] - c.faultNs.anon);
+  if (has('munmap-pte-free-4k', 'munmap-populated-4k')) c.work.pteFreeNs = Math.max(0, m['munmap-pte-free-4k'] - m['munmap-populated-4k']);
+  const perPage = (ioctl: string, figure: string, less = 0) => {
+    if (has(figure)) sys[`${ioctl}:pages`] = Math.max(0, m[figure] - sys[ioctl] - less);
+  };
+  // a page UFFDIO_COPY filled, written for the first time: no fault, but maybe a hypervisor trap
+  if (has('uffd-copy-touch-4k')) c.work.firstTouchNs = m['uffd-copy-touch-4k'];
+  perPage('UFFDIO_ZEROPAGE', 'uffd-zeropage-4k');
+  perPage('UFFDIO_COPY', 'uffd-copy-4k');
+  perPage('UFFDIO_MOVE', 'uffd-move-4k', c.work.tlbFlushNs); // each moved page is flushed
+  if (has('sigbus-roundtrip')) c.faultNs.userfault = c.faultNs.sigsegv = c.faultNs.sigbus = m['sigbus-roundtrip'];
+}
+
+/** What `recorder --contention MODE` prints: the victim's ns per fault and the other thread's ops per second. */
+export interface ContentionFigure {
+  victimNsPerFault: number;
+  opsPerSec: number;
+}
+
+/** The contention modes calibrate runs (tools/recorder-contention.h), and what each op of the other thread is. */
+const CONTENTION_RUNS = ['idle', 'touch', 'mmap', 'dontneed0', 'dontneed'];
+const CONTENTION_SECONDS = 1;
+
+/**
+ * The thread costs from the two-thread experiment of contention.md, run on this machine: what the
+ * victim lost per fault against `idle`, spread over the other thread's work in that time (a
+ * fault in `touch`, two mmap_lock acquisitions in `mmap`, an empty DONTNEED in `dontneed0`, a
+ * shootdown in `dontneed`); the shootdown's sender waits what its ops took beyond their work.
+ */
+export function deriveThreadCosts(c: Profile['costs'], m: Record<string, ContentionFigure>): void {
+  const idle = m.idle;
+  if (!idle) return;
+  const lossPerUnit = (mode: string, unitsPerOp: number): number | null => {
+    const r = m[mode];
+    if (!r) return null;
+    const unitsPerVictimFault = (r.opsPerSec * unitsPerOp * r.victimNsPerFault) / 1e9;
+    return unitsPerVictimFault > 0 ? Math.max(0, (r.victimNsPerFault - idle.victimNsPerFault) / unitsPerVictimFault) : null;
+  };
+  const t = c.thread;
+  t.faultTaxNs = lossPerUnit('touch', 1) ?? t.faultTaxNs;
+  t.lockBounceNs = lossPerUnit('mmap', 2) ?? t.lockBounceNs;
+  t.madviseTaxNs = lossPerUnit('dontneed0', 1) ?? t.madviseTaxNs;
+  const shootdown = lossPerUnit('dontneed', 1);
+  if (shootdown !== null) t.ipiReceiveNs = Math.max(0, shootdown - t.faultTaxNs - t.madviseTaxNs);
+  if (m.dontneed) {
+    const work = c.faultNs.anon + c.syscallNs.madvise + c.work.zapPageNs + c.work.tlbFlushNs;
+    t.ipiSendWaitNs = Math.max(0, 1e9 / m.dontneed.opsPerSec - work);
+  }
+}
+
+/** The two-thread experiment on this machine; null with fewer than two CPUs (it pins a thread to each of two). */
+function measureContention(bin: string, onStep: (done: number) => void): Record<string, ContentionFigure> | null {
+  if (availableParallelism() < 2) return null;
+  const out: Record<string, ContentionFigure> = {};
+  CONTENTION_RUNS.forEach((mode, i) => {
+    const line = execFileSync(bin, ['--contention', mode, String(CONTENTION_SECONDS)], { encoding: 'utf8', timeout: 60_000 }).trim();
+    const [, victim, ops] = line.split(' ').map(Number);
+    if (victim > 0 && ops >= 0) out[mode] = { victimNsPerFault: victim, opsPerSec: ops };
+    onStep((i + 1) / CONTENTION_RUNS.length);
+  });
+  return out;
+}
 
 /**
  * Full calibration: the quick probes, then the per-call costs `recorder --bench` measures on this
  * machine. Costs it has no benchmark for keep the default's figures, and the profile says so.
  */
 export function calibrateCosts(profile: Profile, bin: string | null, onStep: (done: number) => void = () => {}): Profile {
-  const names = Object.keys(BENCH_COSTS);
   const costs = structuredClone(profile.costs);
   const measured: string[] = [];
+  const notes: string[] = [];
   if (!bin) return { ...profile, notProbed: [...(profile.notProbed ?? []), 'costs: no recorder, the default costs are kept'] };
-  names.forEach((name, i) => {
+  const figures: Record<string, number> = {};
+  const steps = BENCHES.length + CONTENTION_RUNS.length;
+  BENCHES.forEach((name, i) => {
     const line = execFileSync(bin, ['--bench', name], { encoding: 'utf8', timeout: 300_000 }).trim();
     const ns = Number(line.split(' ')[1]);
     if (ns > 0) {
-      BENCH_COSTS[name](costs, ns);
+      figures[name] = ns;
       measured.push(`${name} ${Math.round(ns)} ns`);
     }
-    onStep((i + 1) / names.length);
+    onStep((i + 1) / steps);
   });
+  deriveCosts(costs, figures);
+  const contention = measureContention(bin, (f) => onStep((BENCHES.length + f * CONTENTION_RUNS.length) / steps));
+  if (contention) {
+    deriveThreadCosts(costs, contention);
+    measured.push(`thread costs from the two-thread experiment (${Object.entries(contention).map(([k, v]) => `${k} ${Math.round(v.victimNsPerFault)} ns/fault at ${Math.round(v.opsPerSec)} ops/s`).join(', ')})`);
+  } else notes.push('thread costs: fewer than two CPUs for the two-thread experiment, the default thread costs are kept');
   const user = measureUserCosts();
   if (user) {
     costs.userCallNs = user.callNs;
@@ -241,5 +321,5 @@ export function calibrateCosts(profile: Profile, bin: string | null, onStep: (do
     measured.push(`malloc call ${user.callNs} ns`, `memset ${user.memsetNsPerByte} ns/B`);
   }
   costs.machine = `this machine (${release()}), measured by calibrate: ${measured.join(', ')}; other costs from ${DEFAULT_PROFILE.costs.machine}`;
-  return { ...profile, costs };
+  return { ...profile, costs, ...(notes.length ? { notProbed: [...(profile.notProbed ?? []), ...notes] } : {}) };
 }

@@ -6,7 +6,12 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_SETTINGS, type KernelSettings } from '../mm/kernel.js';
 import { type Costs, DEFAULT_COSTS } from './cost-model.js';
 
-export const PROFILE_FORMAT = 'uffd-malloc-profile/1';
+export const PROFILE_FORMAT = 'uffd-malloc-profile/2';
+/**
+ * The first format priced MADV_DONTNEED as one call with its page and flush, and kept the empty
+ * call and the per-page zap among the thread costs; it is read by moving those to where /2 has them.
+ */
+const PROFILE_FORMAT_1 = 'uffd-malloc-profile/1';
 
 /** What a probe found on a live kernel, and how (kept in the profile for the reader). */
 export interface ProbeNote {
@@ -81,6 +86,8 @@ export function parseSettings(v: unknown, file: string): KernelSettings {
 /** A profile from parsed JSON; what it leaves out comes from the default. Names the file in every error. */
 export function parseProfile(json: unknown, file = 'profile'): Profile {
   if (!isRecord(json)) throw new ProfileError(`${file}: a profile is a JSON object`);
+  if (json.format === PROFILE_FORMAT_1) json = fromFormat1(json);
+  if (!isRecord(json)) throw new ProfileError(`${file}: a profile is a JSON object`);
   if (json.format !== PROFILE_FORMAT) throw new ProfileError(`${file}: format must be '${PROFILE_FORMAT}', not ${JSON.stringify(json.format)}`);
   if (typeof json.name !== 'string' || !json.name) throw new ProfileError(`${file}: name must be a non-empty string`);
   const kernel = json.kernel ?? {};
@@ -93,11 +100,14 @@ export function parseProfile(json: unknown, file = 'profile'): Profile {
     machine: c.machine === undefined ? d.machine : String(c.machine),
     syscallNs: { ...d.syscallNs, ...(c.syscallNs === undefined ? {} : numbers(c.syscallNs, 'costs.syscallNs', file)) },
     faultNs: { ...d.faultNs, ...(c.faultNs === undefined ? {} : numbers(c.faultNs, 'costs.faultNs', file)) },
+    work: { ...d.work, ...(c.work === undefined ? {} : numbers(c.work, 'costs.work', file)) },
     thread: { ...d.thread, ...(c.thread === undefined ? {} : numbers(c.thread, 'costs.thread', file)) },
     userCallNs: c.userCallNs === undefined ? d.userCallNs : numbers({ userCallNs: c.userCallNs }, 'costs', file).userCallNs,
     memsetNsPerByte: c.memsetNsPerByte === undefined ? d.memsetNsPerByte : numbers({ memsetNsPerByte: c.memsetNsPerByte }, 'costs', file).memsetNsPerByte,
   };
-  for (const k of Object.keys(c.thread ?? {})) if (!(k in d.thread)) throw new ProfileError(`${file}: unknown cost costs.thread.${k}`);
+  for (const group of ['work', 'thread'] as const) {
+    for (const k of Object.keys(c[group] ?? {})) if (!(k in d[group])) throw new ProfileError(`${file}: unknown cost costs.${group}.${k}`);
+  }
   return {
     format: PROFILE_FORMAT,
     name: json.name,
@@ -106,6 +116,23 @@ export function parseProfile(json: unknown, file = 'profile'): Profile {
     ...(isRecord(json.probed) ? { probed: json.probed as Record<string, ProbeNote> } : {}),
     ...(Array.isArray(json.notProbed) ? { notProbed: json.notProbed.map(String) } : {}),
   };
+}
+
+/** A format-1 profile as format 2 (anything malformed is left for parseProfile to name). */
+function fromFormat1(json: Record<string, unknown>): unknown {
+  const c = json.costs;
+  if (!isRecord(c) || !isRecord(c.thread)) return { ...json, format: PROFILE_FORMAT };
+  const { madviseEmptyNs, zapPageNs, ...thread } = c.thread;
+  const syscallNs = isRecord(c.syscallNs) ? { ...c.syscallNs } : {};
+  const work: Record<string, unknown> = {};
+  if (typeof zapPageNs === 'number') work.zapPageNs = zapPageNs;
+  if (typeof madviseEmptyNs === 'number') {
+    // format 1's madvise was a populated page's DONTNEED: the call, the zap and the flush
+    const populated = typeof syscallNs.madvise === 'number' ? syscallNs.madvise : madviseEmptyNs;
+    work.tlbFlushNs = Math.max(0, populated - madviseEmptyNs - (typeof zapPageNs === 'number' ? zapPageNs : DEFAULT_COSTS.work.zapPageNs));
+    syscallNs.madvise = madviseEmptyNs;
+  }
+  return { ...json, format: PROFILE_FORMAT, costs: { ...c, syscallNs, work, thread } };
 }
 
 export function loadProfile(file: string): Profile {

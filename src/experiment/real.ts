@@ -92,6 +92,11 @@ export function runReal(workload: string | EventList, name: string, opts: { thre
       kernelNs: 0, // not measured apart: the real replay phase is one number
       syscalls: out.syscalls,
       faults: out.faults,
+      // not measured by the native replayer
+      pagesZapped: 0,
+      pteTablesAllocated: 0,
+      pteTablesFreed: 0,
+      firstTouches: 0,
       liveBytesPeak: 0,
       wallMs: Math.round(out.wallMs),
       failures: 0,

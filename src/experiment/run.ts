@@ -7,7 +7,7 @@ import { Process } from '../mm/process.js';
 import { PAGE_SIZE, PMD_SIZE } from '../mm/uapi.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
-import { type Costs, DEFAULT_COSTS, simulatedNs } from './cost-model.js';
+import { type Costs, DEFAULT_COSTS, kernelWork, simulatedNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { type LockWaitNs, Timeline } from './timeline.js';
 import { dealtThread, ShapeCounter, type WorkloadShape } from '../workloads/shape.js';
@@ -39,7 +39,6 @@ export interface RunResult extends Snapshot {
   cpus: number;
   /** Time threads spent waiting for locks. */
   lockWaitNs: LockWaitNs;
-  tlbFlushes: number;
   tlbIpis: number;
   /** Thread time lost to TLB shootdowns (the flusher's wait and the IPIs others took). */
   shootdownNs: number;
@@ -100,17 +99,24 @@ export interface Snapshot {
   thpCoverage: number;
   /** Kernel memory for the page tables (PTE, PMD and PUD pages). */
   pageTableBytes: number;
-  /** The kernel's work priced by the profile's costs (syscalls, ioctls, faults), without user time or threads. */
+  /** The kernel's work priced by the profile's costs (the counts below), without user time or threads. */
   kernelNs: number;
   syscalls: Record<string, number>;
   faults: Record<string, number>;
+  /** Present pages unmapped, TLB flushes, PTE tables allocated and freed, first touches of PTEs installed outside a fault. */
+  pagesZapped: number;
+  tlbFlushes: number;
+  pteTablesAllocated: number;
+  pteTablesFreed: number;
+  firstTouches: number;
 }
 
 export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot {
   const rss = proc.mm.rss * PAGE_SIZE;
   const huge = thpBytes(proc);
-  const syscalls = { ...proc.mm.syscalls };
-  const faults = { ...proc.mm.faults };
+  const work = kernelWork(proc.mm);
+  const syscalls = { ...work.syscalls };
+  const faults = { ...work.faults };
   return {
     vmaFinal: proc.mm.mapCount,
     mmapLockWrite: proc.mm.lock.total.write,
@@ -119,16 +125,20 @@ export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot 
     anonHugeBytesFinal: huge,
     thpCoverage: rss ? huge / rss : 0,
     pageTableBytes: proc.mm.pt.bytes(),
-    kernelNs: simulatedNs(syscalls, faults, costs),
+    kernelNs: simulatedNs(work, costs),
     syscalls,
     faults,
+    pagesZapped: work.pagesZapped,
+    tlbFlushes: work.tlbFlushes,
+    pteTablesAllocated: work.pteTablesAllocated,
+    pteTablesFreed: work.pteTablesFreed,
+    firstTouches: work.firstTouches,
   };
 }
 
+/** AnonHugePages of the process, from the kernel's counter. */
 export function thpBytes(proc: Process): number {
-  let n = 0;
-  for (const e of proc.mm.pt.pmds.values()) if (e.huge > 0 && !e.hugetlb) n++;
-  return n * PMD_SIZE;
+  return proc.mm.anonHugePmds * PMD_SIZE;
 }
 
 /** The shape of an in-memory workload. */
@@ -283,7 +293,6 @@ class Run {
       threads: shape.threads,
       cpus: this.cpus,
       lockWaitNs: { mmapLockRead: Math.round(tl.lockWaitNs.mmapLockRead), mmapLockWrite: Math.round(tl.lockWaitNs.mmapLockWrite), vmaLock: Math.round(tl.lockWaitNs.vmaLock) },
-      tlbFlushes: proc.mm.tlb.flushes,
       tlbIpis: proc.mm.tlb.ipis,
       shootdownNs: Math.round(tl.shootdownNs),
       lockWaitNsByThread: Array.from(tl.waitByThread, Math.round),

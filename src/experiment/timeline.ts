@@ -6,7 +6,7 @@
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
 import type { Process } from '../mm/process.js';
-import { type Costs, DEFAULT_COSTS, kernelWorkNs } from './cost-model.js';
+import { type Costs, DEFAULT_COSTS, kernelWork, kernelWorkNs } from './cost-model.js';
 
 export interface LockWaitNs {
   mmapLockRead: number;
@@ -24,7 +24,6 @@ interface Totals {
   ipis: number;
   faults: number;
   madvise: number;
-  zapped: number;
 }
 
 const NONE: number[] = [];
@@ -74,7 +73,7 @@ export class Timeline {
     let faults = 0;
     for (const k in mm.faults) faults += mm.faults[k as keyof typeof mm.faults];
     return {
-      work: kernelWorkNs(mm.syscalls, mm.faults, this.costs),
+      work: kernelWorkNs(kernelWork(mm), this.costs),
       write: mm.lock.total.write,
       read: mm.lock.total.read,
       vma: mm.lock.total.vma,
@@ -82,7 +81,6 @@ export class Timeline {
       ipis: mm.tlb.ipis,
       faults,
       madvise: mm.syscalls.madvise ?? 0,
-      zapped: mm.pagesZapped,
     };
   }
 
@@ -97,15 +95,12 @@ export class Timeline {
       ipis: now.ipis - this.last.ipis,
       faults: now.faults - this.last.faults,
       madvise: now.madvise - this.last.madvise,
-      zapped: now.zapped - this.last.zapped,
     };
     this.last = now;
     const c = this.costs.thread;
     let cost = userNs + d.work;
     const faultOverride = this.faultNsOverride[tid];
     if (faultOverride !== undefined && d.faults) cost += d.faults * (faultOverride - this.costs.faultNs.anon);
-    // MADV_DONTNEED: cheap when nothing was there, a little per page beyond the first
-    if (d.madvise) cost += d.zapped === 0 ? d.madvise * (c.madviseEmptyNs - this.costs.syscallNs.madvise) : Math.max(0, d.zapped - d.madvise) * c.zapPageNs;
     const remoteFlushes = d.ipis > 0 ? d.flushes : 0;
     cost += remoteFlushes * c.ipiSendWaitNs;
     this.shootdownNs += remoteFlushes * c.ipiSendWaitNs;

@@ -5,6 +5,9 @@
 // checkpoints (maps, RSS, mmap_lock counts) every N events, at the trace's peak and at the end.
 // The first line that differs is the first divergence, named by event and operation.
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Allocator } from '../alloc/allocator.js';
 import { MMAP_BASE, START_BRK } from '../mm/mm.js';
 import { Process } from '../mm/process.js';
@@ -14,7 +17,7 @@ import { ScenarioRunner } from '../script/run.js';
 import { parseScenario } from '../script/parse.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
-import { simulatedNs } from './cost-model.js';
+import { kernelWork, kernelWorkNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { recorderBinary } from './recorder.js';
 import { calibrateQuick } from './calibrate.js';
@@ -216,7 +219,15 @@ const OVERHEAD_PROBES = 2000;
 const UNTIMED = new Set(['maps', 'count', 'rss', 'events', 'locks', 'elapsed', 'faults']);
 
 /** Log a workload's kernel operations through one allocator, with checkpoints. */
-export function logRun(w: EventList, opts: VerifyOptions): { log: KernelLog; checkpoints: number; proc: Process } {
+/** A logged run: the log, its checkpoints, the simulated process, and the lines that end an overhead probe (`elapsed`). */
+export interface LoggedRun {
+  log: KernelLog;
+  checkpoints: number;
+  proc: Process;
+  probeEnds: number[];
+}
+
+export function logRun(w: EventList, opts: VerifyOptions): LoggedRun {
   const spec = ALLOCATORS[opts.allocator];
   if (!spec) throw new Error(`unknown allocator '${opts.allocator}'`);
   const profile = opts.profile ?? DEFAULT_PROFILE;
@@ -227,10 +238,22 @@ export function logRun(w: EventList, opts: VerifyOptions): { log: KernelLog; che
   const ptr = new Float64Array(w.maxId + 1);
   const size = new Float64Array(w.maxId + 1);
   const every = opts.every ?? 100_000;
+  // the recorder's own cost per operation (parsing, the clock, the signal setup), measured on
+  // small fills of a resident page (the operation most of a log is) in a corner of the arena no
+  // allocator uses, at the start and at every checkpoint: verify takes the median out of the
+  // live time
+  const probeAt = hex(BRK_SPAN - 2 * 2 ** 20);
+  const probeEnds: number[] = [];
+  const probe = () => {
+    for (let k = 0; k < OVERHEAD_PROBES; k++) log.add(`fill ${probeAt} 0x10 ${TOUCH}`);
+    probeEnds.push(log.lines.length);
+    log.add('elapsed');
+  };
   let checkpoints = 0;
   const checkpoint = () => {
     checkpoints++;
     for (const l of ['maps', 'rss', 'locks', 'faults', 'elapsed']) log.add(l);
+    probe();
   };
   // the trace's peak live bytes, found by a first walk over the events
   let live = 0;
@@ -247,15 +270,10 @@ export function logRun(w: EventList, opts: VerifyOptions): { log: KernelLog; che
     if (live > peak) [peak, peakAt] = [live, i];
   }
   size.fill(0);
-  // the recorder's own cost per operation (parsing, printing, signal setup), measured on reads of
-  // a resident page in a corner of the arena no allocator uses, is taken out of the live time
-  const probe = hex(BRK_SPAN - 2 * 2 ** 20);
-  log.add(`mmap ${probe} 0x1000 rw`);
-  log.add(`write ${probe} 1`);
+  log.add(`mmap ${probeAt} 0x1000 rw`);
+  log.add(`write ${probeAt} 1`);
   log.add('elapsed');
-  for (let k = 0; k < OVERHEAD_PROBES; k++) log.add(`read ${probe}`);
-  log.add('elapsed');
-  log.add(`munmap ${probe} 0x1000`);
+  probe();
   log.add('locks'); // the counts start here
   log.add('faults');
   let events = 0;
@@ -286,39 +304,62 @@ export function logRun(w: EventList, opts: VerifyOptions): { log: KernelLog; che
   }
   log.event = events;
   checkpoint();
-  return { log, checkpoints, proc };
+  return { log, checkpoints, proc, probeEnds };
 }
 
-/** Verify a workload: its log on the live kernel and on the simulator, compared. */
+function median(xs: number[]): number {
+  if (!xs.length) return 0;
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
 /** The default profile's costs with this machine's kernel, probed through the recorder. */
 function probedKernel(bin: string): Profile {
   const { name, kernel } = calibrateQuick({ recorder: bin }).profile;
   return { ...DEFAULT_PROFILE, name, kernel };
 }
 
+/** Verify a workload: its log on the live kernel and on the simulator, compared. */
 export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
   const bin = recorderBinary();
   if (!bin) throw new Error('verify needs the recorder: Linux, a C compiler (cc) and root');
   // probe before comparing: the simulator runs the kernel in front of us unless told otherwise
   const profile = opts.profile ?? probedKernel(bin);
-  const { log, checkpoints, proc } = logRun(w, { ...opts, profile });
+  const { log, checkpoints, proc, probeEnds } = logRun(w, { ...opts, profile });
   const text = log.lines.join('\n') + '\n';
+  // The recorder writes to a file, not a pipe: a reader woken at every line keeps the other CPU
+  // busy, and on some machines (this PVM guest: 12.6 s against 29.4 s for the same mmap-per-object
+  // log) a busy sibling CPU makes every page-table update dearer than calibrate measured it.
+  const dir = mkdtempSync(join(tmpdir(), 'verify-'));
   const record = (timing: boolean) => {
     const env = { ...process.env, RECORDER_ARENA_GB: String(VERIFY_ARENA_GB), ...(timing ? { RECORDER_TIMING: '1', RECORDER_LAZY_MONITOR: '1' } : {}) };
-    const r = spawnSync(bin, { input: text, encoding: 'utf8', env, maxBuffer: 2 ** 31 - 1 });
-    if (r.status !== 0 || r.error) throw new Error(`the recorder failed: ${r.error?.message ?? r.stderr.slice(0, 300)}`);
-    return r.stdout.split('\n');
+    const file = join(dir, 'out');
+    const fd = openSync(file, 'w');
+    try {
+      const r = spawnSync(bin, { input: text, encoding: 'utf8', env, stdio: ['pipe', fd, 'pipe'], maxBuffer: 2 ** 31 - 1 });
+      if (r.status !== 0 || r.error) throw new Error(`the recorder failed: ${r.error?.message ?? r.stderr.slice(0, 300)}`);
+    } finally {
+      closeSync(fd);
+    }
+    return readFileSync(file, 'utf8').split('\n');
   };
   // one run compares (with the lock and fault counters on), one times (with them off: their
   // tracepoints would add to every fault)
-  const realOut = record(false);
-  const timed = record(true);
+  let realOut: string[];
+  let timed: string[];
+  try {
+    realOut = record(false);
+    timed = record(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const runner = new ScenarioRunner({ settings: profile.kernel.settings, arenaSize: VERIFY_ARENA_GB * GiB });
   let first: Divergence | null = null;
-  let kernelNs = 0;
   let elapsedSeen = 0;
-  let perOpNs = 0;
   let timedOps = 0;
+  const probeEnd = new Set(probeEnds);
+  const probesNs: number[] = [];
+  const stretches: { ns: number; ops: number }[] = [];
   let faultLines = 0;
   // outputs: line 0 is the header, then one line per operation (maps adds indented lines)
   let r = 1;
@@ -329,11 +370,9 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
     r += sim.length;
     if (ops[k].op === 'elapsed') {
       const ns = Number(timed[r - sim.length]?.split(' ok ')[1] ?? 0);
-      elapsedSeen++;
-      if (elapsedSeen === 2) perOpNs = ns / OVERHEAD_PROBES;
-      // the recorder's own per-operation cost is taken out; a noisy machine can make a stretch
-      // come out below it, which counts as no kernel time rather than negative time
-      else if (elapsedSeen > 2) kernelNs += Math.max(0, ns - timedOps * perOpNs);
+      // the first stretch maps the probe page: neither work nor probe
+      if (probeEnd.has(k)) probesNs.push(ns / OVERHEAD_PROBES);
+      else if (++elapsedSeen > 1) stretches.push({ ns, ops: timedOps });
       timedOps = 0;
       continue;
     }
@@ -347,6 +386,11 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
       }
     }
   }
+  // the recorder's own per-operation cost is taken out; a noisy machine can make a stretch come
+  // out below it, which counts as no kernel time rather than negative time
+  const perOpNs = median(probesNs);
+  let kernelNs = 0;
+  for (const t of stretches) kernelNs += Math.max(0, t.ns - t.ops * perOpNs);
   const s = proc.mm;
   const costs = profile.costs;
   return {
@@ -357,9 +401,8 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
     firstDivergence: first,
     checkpoints,
     kernelNs: Math.round(kernelNs),
-    // the cost model's syscalls and faults, the pages MADV_DONTNEED zapped (priced apart, as the
-    // timeline prices them) and the memset of the written bytes
-    simulatedKernelNs: Math.round(simulatedNs(s.syscalls, s.faults, costs) + s.pagesZapped * costs.thread.zapPageNs + log.bytesWritten * costs.memsetNsPerByte),
+    // the cost model's price of the kernel's work, and the memset of the written bytes
+    simulatedKernelNs: Math.round(kernelWorkNs(kernelWork(s), costs) + log.bytesWritten * costs.memsetNsPerByte),
     lines: log.lines.length,
     profile: profile.name,
     costsMachine: costs.machine,

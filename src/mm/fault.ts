@@ -3,9 +3,9 @@
 // becomes: a signal for the program, EFAULT for the syscall that touched user memory.
 import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, pteIndex } from './page-table.js';
+import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, PTEF_UNTOUCHED, pteIndex } from './page-table.js';
 import type { ShmemFile } from './shmem.js';
-import { thpFaultEligible } from './thp.js';
+import { splitHugePmd, thpFaultEligible } from './thp.js';
 import { PMD_SIZE, PAGE_SIZE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
@@ -102,10 +102,16 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
       }
     }
     if (v > 0) {
-      if (!write) return v;
+      // a fault's own figure includes the first touch; an access that does not fault pays it apart
+      if (ptef & PTEF_UNTOUCHED) e!.pteFlags![idx] = ptef & ~PTEF_UNTOUCHED;
+      if (!write) {
+        if (ptef & PTEF_UNTOUCHED) mm.firstTouches++;
+        return v;
+      }
       const wp = ptef & PTEF_UFFD_WP && vma.flags & VM_UFFD_WP;
       const cow = v === ZERO_PFN || (!vma.isShared && !(mm.frames.flags(v) & FRAME_ANON));
       if (!wp && !cow) {
+        if (ptef & PTEF_UNTOUCHED) mm.firstTouches++;
         if (mm.frames.flags(v) & FRAME_LAZYFREE) mm.frames.setFlags(v, 0, FRAME_LAZYFREE);
         return v;
       }
@@ -206,7 +212,7 @@ function hugeWriteFault(mm: Mm, vma: Vma, addr: number, kernel: boolean): number
   mm.lock.vma();
   if (mm.kernel.settings.hugeZeroWrite === 'split') {
     // Linux before 6.11: split to 512 zero-page PTEs; the retry copies one 4 KiB page
-    mm.splitHugePmd(e);
+    splitHugePmd(mm, e);
     return FAULT_MAPPED;
   }
   e.huge = 0;

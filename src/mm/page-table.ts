@@ -14,6 +14,13 @@ export const PTE_WP_MARKER = -3;
 
 /** Per-PTE software bits kept beside the frame numbers. */
 export const PTEF_UFFD_WP = 1;
+/**
+ * The kernel installed this PTE outside a fault (an mfill ioctl, UFFDIO_MOVE, mremap) and nothing
+ * has accessed it since. Not a Linux bit: free on bare metal and with nested paging, the first
+ * access is a trap into the hypervisor in a shadow-paging guest (Mm.firstTouches, priced by the
+ * profile's costs).
+ */
+export const PTEF_UNTOUCHED = 2;
 
 /** PmdEntry.huge for the huge zero page. */
 export const HUGE_ZERO = -1;
@@ -60,6 +67,9 @@ export function pteIndex(addr: number): number {
 
 export class PageTable {
   readonly pmds = new Map<number, PmdEntry>();
+  /** PTE tables allocated (pte_alloc) and freed (pte_free_tlb): work the cost model prices. */
+  tablesAllocated = 0;
+  tablesFreed = 0;
 
   /**
    * Memory the kernel's page tables would take: a 4 KiB PTE page per PMD entry that has one, and
@@ -97,9 +107,15 @@ export class PageTable {
     return e && e.pte ? e.pte[pteIndex(addr)] : PTE_NONE;
   }
 
+  /** pte_alloc: the entry's PTE table, allocated if it has none. */
+  pteAlloc(e: PmdEntry): Int32Array {
+    if (!e.pte) this.tablesAllocated++;
+    return e.table();
+  }
+
   setPte(addr: number, value: number, flags = 0): void {
     const e = this.pmdAlloc(addr);
-    const t = e.table();
+    const t = this.pteAlloc(e);
     const i = pteIndex(addr);
     if (t[i] === PTE_NONE && value !== PTE_NONE) e.used++;
     else if (t[i] !== PTE_NONE && value === PTE_NONE) e.used--;
@@ -135,6 +151,21 @@ export class PageTable {
   /** Free the entry's PTE table, which must be empty, and the entry with it unless it maps a huge page. */
   freePteTable(e: PmdEntry): void {
     if (e.used !== 0 || !e.pte) return;
+    this.tablesFreed++;
+    this.dropTable(e);
+  }
+
+  /**
+   * pgtable_trans_huge_deposit: a collapse keeps the emptied PTE table beside the new PMD mapping
+   * (collapse_huge_page), to be withdrawn if the PMD is split: not freed, so not counted.
+   */
+  depositPteTable(e: PmdEntry): void {
+    if (e.used !== 0 || !e.pte) return;
+    this.dropTable(e);
+  }
+
+  private dropTable(e: PmdEntry): void {
+    if (!e.pte) return;
     if (tablePool.length < TABLE_POOL_MAX) {
       e.pte.fill(0);
       e.pteFlags!.fill(0);
@@ -143,6 +174,17 @@ export class PageTable {
     e.pte = null;
     e.pteFlags = null;
     this.dropIfEmpty(e);
+  }
+
+  /** Hand `from`'s PTE table to `to`, which has none (move_normal_pmd). */
+  moveTable(from: PmdEntry, to: PmdEntry): void {
+    to.pte = from.pte;
+    to.pteFlags = from.pteFlags;
+    to.used = from.used;
+    from.pte = null;
+    from.pteFlags = null;
+    from.used = 0;
+    this.dropIfEmpty(from);
   }
 
   /** Free the empty PTE tables of the 2 MiB blocks that lie wholly in [start, end). */

@@ -1,11 +1,44 @@
-// Transparent huge pages: which VMAs may have them (thp_vma_allowable_order), and collapsing
-// 512 small PTEs into one PMD mapping, shared by MADV_COLLAPSE and khugepaged
-// (mm/khugepaged.c: hpage_collapse_scan_pmd, collapse_huge_page).
+// Transparent huge pages: splitting a PMD mapping into PTEs (mm/huge_memory.c), which VMAs may
+// have them (thp_vma_allowable_order), collapsing 512 small PTEs into one PMD mapping, shared by
+// MADV_COLLAPSE and khugepaged (mm/khugepaged.c: hpage_collapse_scan_pmd, collapse_huge_page),
+// and splitting a folio.
 import { FRAME_ANON, FRAME_THP, folioHead, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { PTE_NONE, PTEF_UFFD_WP, pteIndex } from './page-table.js';
+import { zapPageRange, ZAP_DROP_GUARDS } from './memory.js';
+import { HUGE_ZERO, type PmdEntry, PTE_NONE, PTEF_UFFD_WP, pteIndex } from './page-table.js';
 import { ErrnoName, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
 import { VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
+
+/**
+ * __split_huge_pmd: turn a PMD mapping into 512 PTEs (the huge zero page becomes 512 zero-page
+ * PTEs). The frames stay where they are; only the mapping changes, into the PTE table deposited
+ * when the THP was mapped (so no table is counted as allocated).
+ */
+export function splitHugePmd(mm: Mm, e: PmdEntry): void {
+  if (e.huge === 0) return;
+  const t = e.table();
+  const wp = e.hugeFlags & PTEF_UFFD_WP;
+  if (e.huge === HUGE_ZERO) {
+    t.fill(ZERO_PFN);
+  } else {
+    mm.anonHugePmds--;
+    // the folio stays compound (FRAME_THP) until something splits it: splitFolio
+    for (let i = 0; i < HPAGE_PMD_NR; i++) t[i] = e.huge + i;
+  }
+  e.pteFlags!.fill(wp);
+  e.used = HPAGE_PMD_NR;
+  e.huge = 0;
+  e.hugeFlags = 0;
+  mm.tlb.gather(1);
+  mm.kernel.count('thp_split_pmd');
+}
+
+/** vma_adjust_trans_huge: a VMA boundary at addr must not cut through a PMD mapping. */
+export function splitHugeAt(mm: Mm, addr: number): void {
+  if (addr % PMD_SIZE === 0) return;
+  const e = mm.pt.pmd(addr);
+  if (e && e.huge !== 0) splitHugePmd(mm, e);
+}
 
 /** Whether the VMA has room for at least one aligned 2 MiB block (thp_vma_suitable_order). */
 export function vmaHasHugeBlock(vma: Vma): boolean {
@@ -70,8 +103,8 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
     const v = e.pte[i];
     if (v > 0 && v !== ZERO_PFN) frames.copy(head + i, v);
   }
-  mm.zapRange(haddr, haddr + PMD_SIZE, true); // gathers the 512 entries for one flush
-  mm.pt.freePteTable(e); // the PMD now maps the THP in the table's place
+  zapPageRange(mm, haddr, haddr + PMD_SIZE, ZAP_DROP_GUARDS); // gathers the 512 entries for one flush
+  mm.pt.depositPteTable(e); // the PMD now maps the THP in the table's place
   mm.installHugePmd(haddr, head);
   mm.kernel.count('thp_collapse_alloc');
   return null;

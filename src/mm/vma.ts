@@ -1,6 +1,7 @@
 // Virtual memory areas and Linux's rules for when two of them may be one (mm/vma.c:
 // is_mergeable_vma, is_mergeable_anon_vma, can_vma_merge_before/after). This module knows nothing
-// of page tables: it is the part the kernel tests in tools/testing/vma.
+// of page tables; with vma-ops.ts, which applies the rules (split, merge, modify), it is the part
+// the kernel tests in tools/testing/vma.
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from './uapi.js';
 
 // vm_flags. Bits below 32 are the kernel's own values (include/linux/mm.h); VM_UFFD_MINOR lives

@@ -1,7 +1,7 @@
 // Two baselines on ordinary syscalls: every allocation its own mmap (munmap on free), and a
 // guarded, PartitionAlloc-like heap whose slot spans sit between PROT_NONE guard pages inside
 // 2 MiB super pages, made with mprotect: the alternating rw/--- VMAs of a browser heap.
-import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
+import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
 import { type Sys, trySys } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
@@ -217,6 +217,39 @@ export class GuardedMalloc implements Allocator {
 
   realloc(p: number, n: number): number {
     if (reallocRefused(p, n)) return 0;
+    const o = this.objects.get(p) as { span: Span | null; size: number; len: number; base?: number } | undefined;
+    // a direct map staying one is resized, not copied (a copy would touch every page of it)
+    if (o && !o.span && o.base === undefined && n > SMALL_MAX) return this.resizeDirect(p, o, n);
     return copyRealloc(this, this.sys, p, n);
+  }
+
+  /**
+   * A direct map shrinks in place. It grows into a new guarded reservation: its pages move there
+   * with mremap (MREMAP_FIXED, so no byte is copied), the rest of the new span is made readable
+   * and writable, and the old guard pages go. NULL, with the block as it was, when the kernel
+   * refuses the reservation or the move.
+   */
+  private resizeDirect(p: number, o: { size: number; len: number }, n: number): number {
+    const len = Math.ceil(n / PAGE) * PAGE;
+    if (len <= o.len) {
+      this.liveBytes += n - o.size;
+      o.size = n;
+      return p;
+    }
+    const base = trySys(() => this.sys.mmap(0, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE));
+    if (base === null) return 0;
+    const q = base + PAGE;
+    if (trySys(() => this.sys.mremap(p, o.len, o.len, MREMAP_MAYMOVE | MREMAP_FIXED, q)) === null) {
+      this.sys.munmap(base, len + 2 * PAGE);
+      return 0;
+    }
+    // the new part joins the moved RW span: guard, RW, guard, as before
+    this.sys.mprotect(q + o.len, len - o.len, RW);
+    this.sys.munmap(p - PAGE, PAGE);
+    this.sys.munmap(p + o.len, PAGE);
+    this.objects.delete(p);
+    this.objects.set(q, { span: null, size: n, len });
+    this.liveBytes += n - o.size;
+    return q;
   }
 }

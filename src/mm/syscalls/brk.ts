@@ -4,6 +4,7 @@ import type { Mm } from '../mm.js';
 import { pageAlignUp, PAGE_SIZE } from '../uapi.js';
 import { newProto, Vma, VM_ACCOUNT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../vma.js';
 import { doMunmap } from './munmap.js';
+import { insertVma, mergeNewRange } from '../vma-ops.js';
 
 const BRK_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
 
@@ -27,9 +28,9 @@ export function sysBrk(mm: Mm, brk: number): number {
   if (!mm.vmas.isFree(oldTop, newTop + PAGE_SIZE)) return mm.brk; // stack_guard_gap, simplified
   if (!mm.kernel.vmEnoughMemory(newTop - oldTop)) return mm.brk; // do_brk_flags: ENOMEM
   const p = newProto(BRK_FLAGS, oldTop / PAGE_SIZE, (newTop - oldTop) / PAGE_SIZE);
-  if (!mm.mergeNewRange(oldTop, newTop, p)) {
+  if (!mergeNewRange(mm, oldTop, newTop, p)) {
     if (mm.mapCount > mm.kernel.settings.maxMapCount) return mm.brk;
-    mm.insertVma(new Vma(oldTop, newTop, BRK_FLAGS, p.pgoff));
+    insertVma(mm, new Vma(oldTop, newTop, BRK_FLAGS, p.pgoff));
   }
   mm.brk = brk;
   return brk;

@@ -4,7 +4,7 @@ import { FRAME_ANON, FRAME_LAZYFREE, FRAME_THP, folioHead, ZERO_PFN } from '../f
 import type { Mm } from '../mm.js';
 import { PTE_GUARD, PTE_NONE, type PmdEntry } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
-import { madviseCollapse, splitFolio } from '../thp.js';
+import { madviseCollapse, splitFolio, splitHugePmd } from '../thp.js';
 import * as U from '../uapi.js';
 import { Errno, PAGE_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import {
@@ -29,6 +29,8 @@ import {
   type Vma,
 } from '../vma.js';
 import { populateRange } from './mmap.js';
+import { zapPageRange } from '../memory.js';
+import { modifyRange } from '../vma-ops.js';
 
 /** Advice that changes vm_flags, and so takes mmap_lock for writing (madvise_need_mmap_write). */
 const FLAG_ADVICE: Record<number, [set: number, clear: number]> = {
@@ -119,7 +121,7 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
     if ((advice === U.MADV_HUGEPAGE || advice === U.MADV_NOHUGEPAGE) && vma.flags & VM_SPECIAL) return vma;
     // ksm_madvise leaves a VMA KSM cannot work on as it is, without an error (vma_ksm_compatible)
     if (advice === U.MADV_MERGEABLE && vma.flags & (VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB)) return vma;
-    return mm.modifyRange(vma, start, end, (p) => {
+    return modifyRange(mm, vma, start, end, (p) => {
       p.flags = (p.flags & ~clear) | set;
     });
   }
@@ -136,7 +138,7 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
         if (end <= start) return vma;
       }
       if (uffdRemove(mm, vma, start, end)) mm.lock.read();
-      mm.zapRange(start, end, false);
+      zapPageRange(mm, start, end);
       // page-table reclaim (CONFIG_PT_RECLAIM, zap_pte_range): a PTE table the call emptied
       // whole, its 2 MiB block wholly in the range, is freed; smaller calls leave tables
       mm.pt.freeEmptyTables(start, end);
@@ -228,10 +230,10 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
     return f === (FRAME_ANON | FRAME_LAZYFREE) || !(f & FRAME_ANON);
   };
   for (const e of mm.pt.pmdsIn(start, end)) {
-    if (e.huge > 0 && !e.hugetlb && reclaimable(e.huge)) mm.zapRange(e.base, e.base + U.PMD_SIZE, false);
+    if (e.huge > 0 && !e.hugetlb && reclaimable(e.huge)) zapPageRange(mm, e.base, e.base + U.PMD_SIZE);
   }
   mm.pt.forEachPte(start, end, (a, v) => {
-    if (v > 0 && v !== ZERO_PFN && reclaimable(v)) mm.zapRange(a, a + PAGE_SIZE, false);
+    if (v > 0 && v !== ZERO_PFN && reclaimable(v)) zapPageRange(mm, a, a + PAGE_SIZE);
   });
 }
 
@@ -239,7 +241,7 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
 function splitPartialThps(mm: Mm, vma: Vma, start: number, end: number): void {
   for (const e of mm.pt.pmdsIn(start, end)) {
     if (e.huge > 0 && (e.base < start || e.base + U.PMD_SIZE > end)) {
-      mm.splitHugePmd(e);
+      splitHugePmd(mm, e);
       splitFolio(mm, vma, Math.max(start, e.base));
     }
   }
@@ -278,7 +280,7 @@ function installGuards(mm: Mm, start: number, end: number): void {
     const v = mm.pt.pte(a);
     if (v === PTE_GUARD) continue;
     const e = mm.pt.pmd(a);
-    if ((e && e.huge !== 0) || (v !== PTE_NONE && v !== PTE_GUARD)) mm.zapRange(a, a + PAGE_SIZE, false);
+    if ((e && e.huge !== 0) || (v !== PTE_NONE && v !== PTE_GUARD)) zapPageRange(mm, a, a + PAGE_SIZE);
     mm.pt.setPte(a, PTE_GUARD);
   }
 }

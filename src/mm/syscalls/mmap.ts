@@ -40,6 +40,7 @@ import {
   type VmaProto,
 } from '../vma.js';
 import { doMunmap } from './munmap.js';
+import { insertVma, mergeNewRange } from '../vma-ops.js';
 
 /** Flags mmap accepts under MAP_SHARED_VALIDATE (LEGACY_MAP_MASK plus MAP_SYNC). */
 const KNOWN_FLAGS = 0x1ffff | 0x80000 | MAP_FIXED_NOREPLACE | 0x4000000;
@@ -78,13 +79,13 @@ export function getUnmappedArea(mm: Mm, hint: number, len: number, fixed: boolea
 export function mmapRegion(mm: Mm, addr: number, len: number, p: VmaProto): Vma {
   const end = addr + len;
   if (!mm.vmas.isFree(addr, end)) doMunmap(mm, addr, end);
-  const merged = mm.mergeNewRange(addr, end, p);
+  const merged = mergeNewRange(mm, addr, end, p);
   if (merged) return merged;
   const v = new Vma(addr, end, p.flags, p.pgoff, p.file);
   v.anonVma = p.anonVma;
   v.uffd = p.uffd;
   v.anonName = p.anonName;
-  mm.insertVma(v);
+  insertVma(mm, v);
   return v;
 }
 

@@ -3,6 +3,8 @@
 import type { Mm } from '../mm.js';
 import { Errno, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageAlignUp, sizeT } from '../uapi.js';
 import { protToVmFlags, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE } from '../vma.js';
+import { presentPages } from '../memory.js';
+import { modifyRange } from '../vma-ops.js';
 
 const PROT_GROWSDOWN = 0x01000000;
 const PROT_GROWSUP = 0x02000000;
@@ -40,8 +42,8 @@ export function sysMprotect(mm: Mm, addr: number, length: number, prot: number):
     }
     const segEnd = Math.min(end, vma.end);
     // taking rights away from present pages needs their TLB entries gone (change_protection)
-    if (vma.flags & ~flags & (VM_READ | VM_WRITE | VM_EXEC)) mm.tlb.gather(mm.presentPages(Math.max(at, vma.start), segEnd));
-    const done = mm.modifyRange(vma, Math.max(at, vma.start), segEnd, (p) => {
+    if (vma.flags & ~flags & (VM_READ | VM_WRITE | VM_EXEC)) mm.tlb.gather(presentPages(mm, Math.max(at, vma.start), segEnd));
+    const done = modifyRange(mm, vma, Math.max(at, vma.start), segEnd, (p) => {
       p.flags = flags;
     });
     at = segEnd;

@@ -1,11 +1,14 @@
 // mremap(2): shrink, grow in place, or move (mm/mremap.c). A moved anonymous VMA keeps its
 // vm_pgoff and anon_vma (copy_vma), so it merges with its new neighbours only when those line up:
 // the fragmentation mremap_vma_merge exists to undo.
+import { PTEF_UNTOUCHED } from '../page-table.js';
 import type { Mm } from '../mm.js';
 import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { protoOf, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
+import { splitHugePmd } from '../thp.js';
+import { insertVma, mergeNewRange, modifyRange } from '../vma-ops.js';
 
 /**
  * move_page_tables: move every entry of [from, from + len) to [to, to + len). A whole THP moves
@@ -29,7 +32,19 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
       e.hugetlb = false;
       mm.pt.dropIfEmpty(e);
     } else {
-      mm.splitHugePmd(e);
+      splitHugePmd(mm, e);
+    }
+  }
+  // move_normal_pmd: with both sides aligned, a whole block's PTE table changes hands (no table
+  // is allocated or freed) when the destination has none
+  if (aligned) {
+    for (const e of mm.pt.pmdsIn(from, from + len)) {
+      if (!e.pte || e.base < from || e.base + PMD_SIZE > from + len) continue;
+      const d = mm.pt.pmdAlloc(e.base + delta);
+      if (d.pte || d.huge) continue;
+      mm.tlb.gather(e.used);
+      mm.pt.moveTable(e, d);
+      for (let i = 0; i < d.pteFlags!.length; i++) if (d.pte![i] > 0) d.pteFlags![i] |= PTEF_UNTOUCHED;
     }
   }
   const moves: number[] = [];
@@ -38,9 +53,8 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
   });
   mm.tlb.gather(moves.length / 3);
   for (let k = 0; k < moves.length; k += 3) mm.pt.clearPte(moves[k]);
-  for (let k = 0; k < moves.length; k += 3) mm.pt.setPte(moves[k] + delta, moves[k + 1], moves[k + 2]);
-  // move_normal_pmd: with both sides aligned, a whole block's PTE table moves rather than its
-  // entries, so none is left behind at the source
+  for (let k = 0; k < moves.length; k += 3) mm.pt.setPte(moves[k] + delta, moves[k + 1], moves[k + 2] | PTEF_UNTOUCHED);
+  // a whole block whose entries moved one by one leaves no emptied table behind either
   if (aligned) mm.pt.freeEmptyTables(from, from + len);
 }
 
@@ -54,17 +68,17 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
   // copy_vma: an anonymous VMA that never had pages is born again at its new address
   const fresh = vma.isAnonymous && !vma.anonVma;
   const p: VmaProto = { ...protoOf(vma, from, from + newLen), pgoff: fresh ? to / PAGE_SIZE : vma.pgoffOf(from) };
-  let moved = mm.mergeNewRange(to, to + newLen, p);
+  let moved = mergeNewRange(mm, to, to + newLen, p);
   if (!moved) {
     moved = new Vma(to, to + newLen, p.flags, p.pgoff, p.file);
     moved.anonVma = p.anonVma;
     moved.uffd = p.uffd;
-    mm.insertVma(moved);
+    insertVma(mm, moved);
   }
   movePageTables(mm, from, to, oldLen);
   if (vma.uffd && !(mm.userfault?.remap?.(moved, from, to, oldLen) ?? false)) {
     // without UFFD_FEATURE_EVENT_REMAP the moved range loses its registration
-    mm.modifyRange(moved, to, to + newLen, (q) => {
+    modifyRange(mm, moved, to, to + newLen, (q) => {
       q.flags &= ~VM_UFFD_FLAGS;
       q.uffd = null;
     });
@@ -162,7 +176,7 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
     if (end <= TASK_SIZE && (!next || next.start >= end)) {
       // grow in place: vma_merge_extend, which also absorbs a mergeable next VMA
       const p = protoOf(vma, vma.end, end);
-      if (!mm.mergeNewRange(vma.end, end, p)) mm.vmas.setEnd(vma, end);
+      if (!mergeNewRange(mm, vma.end, end, p)) mm.vmas.setEnd(vma, end);
       return addr;
     }
   }

@@ -2,6 +2,8 @@
 import type { Mm } from '../mm.js';
 import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { VM_HUGETLB } from '../vma.js';
+import { ZAP_DROP_GUARDS, freePgtables, zapPageRange } from '../memory.js';
+import { removeVma, splitVmaPrechecked } from '../vma-ops.js';
 
 /**
  * Unmap [start, end): split the VMAs at the edges, drop their pages (guard markers too) and
@@ -21,20 +23,20 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
   }
   mm.userfault?.unmap?.(start, end);
   let v: typeof first | null = first;
-  if (v.start < start) v = mm.splitVma(v, start, false);
+  if (v.start < start) v = splitVmaPrechecked(mm, v, start);
   const doomed = [];
   while (v && v.start < end) {
-    if (v.end > end) mm.splitVma(v, end, false);
+    if (v.end > end) splitVmaPrechecked(mm, v, end);
     doomed.push(v);
     v = v.next;
   }
-  mm.zapRange(start, end, true);
+  zapPageRange(mm, start, end, ZAP_DROP_GUARDS);
   const floor = doomed[0].prev?.end ?? 0;
   const ceiling = doomed[doomed.length - 1].next?.start ?? 0;
   const lo = doomed[0].start;
   const hi = doomed[doomed.length - 1].end;
-  for (const d of doomed) mm.removeVma(d);
-  mm.freePgtables(lo, hi, floor, ceiling);
+  for (const d of doomed) removeVma(mm, d);
+  freePgtables(mm, lo, hi, floor, ceiling);
   return true;
 }
 

@@ -6,7 +6,7 @@ import { readUser } from '../access.js';
 import { access, hugetlbAlloc, resolvePage } from '../fault.js';
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import type { Mm } from '../mm.js';
-import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
+import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, PTEF_UNTOUCHED } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
 import { thpAllowed } from '../thp.js';
 import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
@@ -83,142 +83,180 @@ function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode:
   return vma;
 }
 
-/** UFFDIO_ZEROPAGE: map zero pages (and, with the extension, huge zero pages). */
-export function uffdZeropage(ctx: UffdContext, start: number, len: number, mode = 0): number {
-  const vma = lockDst(ctx, 'zeropage', start, len, mode);
+/**
+ * mfill_atomic: the one loop behind the four ioctls. Each step fills the PTE (or, for
+ * ZEROPAGE, as many as it can) at dst + done with the mode's mfill_atomic_pte_* and returns
+ * the bytes it did, or throws the Errno that stops the loop; the ioctl then reports how far it
+ * got. A PMD mapping in the way is EEXIST for every mode.
+ */
+function mfillAtomic(ctx: UffdContext, kind: Kind, dst: number, src: number, len: number, mode: number): number {
+  const vma = lockDst(ctx, kind, dst, len, mode);
   const mm = ctx.mm;
-  const huge = (mode & UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT) !== 0 && thpAllowed(mm, vma, false);
+  if (vma.flags & VM_HUGETLB) return hugetlbFill(mm, vma, dst, src, len, kind === 'copy' ? 'copy' : 'continue');
+  const wp = (kind === 'copy' && mode & UFFDIO_COPY_MODE_WP) || (kind === 'continue' && mode & UFFDIO_CONTINUE_MODE_WP);
+  const fill: FillStep = {
+    mm,
+    vma,
+    end: dst + len,
+    ptef: PTEF_UNTOUCHED | (wp ? PTEF_UFFD_WP : 0),
+    hugeZero: kind === 'zeropage' && (mode & UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT) !== 0 && thpAllowed(mm, vma, false),
+    // mfill_atomic_pte: a MAP_PRIVATE shmem hole is filled with anonymous memory (or the zero
+    // page), never the page cache; only shared mappings fill the file
+    file: vma.isShared ? (vma.file as ShmemFile | null) : null,
+  };
+  const step = PTE_STEPS[kind];
   let done = 0;
   let err: ErrnoName | null = null;
   while (done < len) {
-    const a = start + done;
-    const e = mm.pt.pmd(a);
-    if (huge && a % PMD_SIZE === 0 && len - done >= PMD_SIZE && !e) {
-      // proposed extension: the whole block maps the huge zero page (no PTE table at all)
-      mm.kernel.useHugeZero();
-      mm.installHugePmd(a, HUGE_ZERO);
-      done += PMD_SIZE;
-      continue;
-    }
-    if ((e && e.huge !== 0) || mm.pt.pte(a) !== PTE_NONE) {
-      err = 'EEXIST';
+    try {
+      done += step(fill, dst + done, src + done);
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      err = e.code;
       break;
     }
-    // mfill_atomic_pte: a MAP_PRIVATE shmem hole is filled with anonymous memory (or the zero
-    // page), never the page cache; only shared mappings fill the file
-    const file = vma.isShared ? (vma.file as ShmemFile | null) : null;
-    if (!file && !huge) {
-      // anonymous zero pages, a PMD's worth at a time
-      done += mm.fillZeroPtes(a, start + len);
-      continue;
-    }
-    if (file) {
-      // shmem_mfill_atomic_pte: a zeroed page enters the page cache
-      const pgoff = vma.pgoffOf(a);
-      if (file.pages.has(pgoff)) {
-        err = 'EEXIST';
-        break;
-      }
-      const pfn = file.page(mm.frames, pgoff, true);
-      mm.frames.get(pfn);
-      mm.installPte(a, pfn);
-    } else {
-      mm.installPte(a, ZERO_PFN);
-    }
-    done += PAGE_SIZE;
   }
   return finish(done, len, err);
+}
+
+/** What every step of one mfill_atomic call shares. */
+interface FillStep {
+  mm: Mm;
+  vma: Vma;
+  /** End of the range being filled. */
+  end: number;
+  /** Flags of the PTEs installed (uffd-wp for the WP modes; all untouched). */
+  ptef: number;
+  /** The proposed extension: ZEROPAGE maps whole blocks with the huge zero page. */
+  hugeZero: boolean;
+  /** The page cache filled, for a shared shmem mapping. */
+  file: ShmemFile | null;
+}
+
+/** A PMD mapping at addr is in the way of every mode (mfill_atomic's pmd_trans_huge check). */
+function pmdInTheWay(mm: Mm, addr: number): boolean {
+  const e = mm.pt.pmd(addr);
+  return e !== undefined && e.huge !== 0;
+}
+
+/** A page-cache page at the file offset of addr, new; EEXIST when the cache already has one. */
+function newCachePage(f: FillStep, file: ShmemFile, addr: number): number {
+  const pgoff = f.vma.pgoffOf(addr);
+  if (file.pages.has(pgoff)) throw new Errno('EEXIST', 'page cached');
+  const pfn = file.page(f.mm.frames, pgoff, true);
+  f.mm.frames.get(pfn);
+  return pfn;
+}
+
+/** mfill_atomic_pte_zeropage: zero pages in truly empty PTEs (a zeroed cache page for shared shmem). */
+function zeropageStep(f: FillStep, a: number): number {
+  const mm = f.mm;
+  if (f.hugeZero && a % PMD_SIZE === 0 && f.end - a >= PMD_SIZE && !mm.pt.pmd(a)) {
+    // proposed extension: the whole block maps the huge zero page (no PTE table at all)
+    mm.kernel.useHugeZero();
+    mm.installHugePmd(a, HUGE_ZERO);
+    return PMD_SIZE;
+  }
+  if (pmdInTheWay(mm, a) || mm.pt.pte(a) !== PTE_NONE) throw new Errno('EEXIST', 'mapped');
+  if (f.file) {
+    // shmem_mfill_atomic_pte: a zeroed page enters the page cache
+    mm.installPte(a, newCachePage(f, f.file, a), f.ptef);
+    return PAGE_SIZE;
+  }
+  if (f.hugeZero) {
+    mm.installPte(a, ZERO_PFN, f.ptef);
+    return PAGE_SIZE;
+  }
+  // anonymous zero pages, a PMD's worth at a time
+  return fillZeroPtes(mm, a, f.end);
+}
+
+/** mfill_atomic_pte_copy: a new page holding a page of user memory read at src. */
+function copyStep(f: FillStep, a: number, src: number): number {
+  const mm = f.mm;
+  if (pmdInTheWay(mm, a) || !fillable(mm.pt.pte(a))) throw new Errno('EEXIST', 'mapped');
+  // copy_from_user of the source: a page-aligned source is copied frame to frame
+  const srcPfn = src % PAGE_SIZE === 0 ? resolvePage(mm, src, access('kernel', false)) : 0;
+  if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE)) throw new Errno('EFAULT', 'source');
+  const pfn = f.file ? newCachePage(f, f.file, a) : mm.frames.alloc(FRAME_ANON);
+  if (srcPfn === ZERO_PFN) mm.frames.clear(pfn);
+  else if (srcPfn > 0) mm.frames.copy(pfn, srcPfn);
+  else mm.frames.write(pfn, 0, buf, 0, PAGE_SIZE);
+  mm.installPte(a, pfn, f.ptef);
+  return PAGE_SIZE;
+}
+
+/** mfill_atomic_pte_continue: map the page the cache holds; none there is EFAULT, a mapped PTE EEXIST. */
+function continueStep(f: FillStep, a: number): number {
+  const mm = f.mm;
+  const pfn = (f.vma.file as ShmemFile).pages.get(f.vma.pgoffOf(a));
+  if (pfn === undefined) throw new Errno('EFAULT', 'not cached');
+  if (pmdInTheWay(mm, a) || !fillable(mm.pt.pte(a))) throw new Errno('EEXIST', 'mapped');
+  mm.frames.get(pfn);
+  mm.installPte(a, pfn, f.ptef);
+  return PAGE_SIZE;
+}
+
+/** mfill_atomic_pte_poison: a poison marker; access then raises SIGBUS. */
+function poisonStep(f: FillStep, a: number): number {
+  const mm = f.mm;
+  if (pmdInTheWay(mm, a) || mm.pt.pte(a) !== PTE_NONE) throw new Errno('EEXIST', 'mapped');
+  mm.pt.setPte(a, PTE_POISON);
+  return PAGE_SIZE;
+}
+
+const PTE_STEPS: Record<Kind, (f: FillStep, a: number, src: number) => number> = {
+  zeropage: zeropageStep,
+  copy: copyStep,
+  continue: continueStep,
+  poison: poisonStep,
+};
+
+/**
+ * Map the zero page into every PTE of [start, end) that is none, PMD by PMD; stops at the first
+ * PTE that holds anything, a marker included, or at a PMD mapping. Returns the bytes done.
+ */
+function fillZeroPtes(mm: Mm, start: number, end: number): number {
+  let a = start;
+  while (a < end) {
+    const pe = mm.pt.pmd(a);
+    if (pe && pe.huge !== 0) break;
+    const e = pe ?? mm.pt.pmdAlloc(a);
+    const t = mm.pt.pteAlloc(e);
+    const f = e.pteFlags!;
+    const stop = Math.min(end, e.base + PMD_SIZE);
+    let i = (a - e.base) / PAGE_SIZE;
+    for (; a < stop; a += PAGE_SIZE, i++) {
+      if (t[i] !== PTE_NONE) break; // mfill_atomic_pte_zeropage: only a truly empty PTE
+      e.used++;
+      t[i] = ZERO_PFN;
+      f[i] = PTEF_UNTOUCHED;
+    }
+    mm.pt.dropIfEmpty(e);
+    if (a < stop) break;
+  }
+  return a - start;
+}
+
+/** UFFDIO_ZEROPAGE: map zero pages (and, with the extension, huge zero pages). */
+export function uffdZeropage(ctx: UffdContext, start: number, len: number, mode = 0): number {
+  return mfillAtomic(ctx, 'zeropage', start, 0, len, mode);
 }
 
 /** UFFDIO_COPY: new pages holding len bytes read from user memory at src. */
 export function uffdCopy(ctx: UffdContext, dst: number, src: number, len: number, mode = 0): number {
   if (ctx.ready && len > 0 && src < dst + len && dst < src + len) throw new UffdError('EINVAL', 0, 'source overlaps destination');
-  const vma = lockDst(ctx, 'copy', dst, len, mode);
-  const mm = ctx.mm;
-  if (vma.flags & VM_HUGETLB) return hugetlbFill(mm, vma, dst, src, len, 'copy');
-  const flags = mode & UFFDIO_COPY_MODE_WP ? PTEF_UFFD_WP : 0;
-  let done = 0;
-  let err: ErrnoName | null = null;
-  while (done < len) {
-    const a = dst + done;
-    const e = mm.pt.pmd(a);
-    if ((e && e.huge !== 0) || !fillable(mm.pt.pte(a))) {
-      err = 'EEXIST';
-      break;
-    }
-    // copy_from_user of the source: a page-aligned source is copied frame to frame
-    const srcPfn = (src + done) % PAGE_SIZE === 0 ? resolvePage(mm, src + done, access('kernel', false)) : 0;
-    if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src + done, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE)) {
-      err = 'EFAULT';
-      break;
-    }
-    const file = vma.isShared ? (vma.file as ShmemFile | null) : null; // as in uffdZeropage
-    let pfn: number;
-    if (file) {
-      const pgoff = vma.pgoffOf(a);
-      if (file.pages.has(pgoff)) {
-        err = 'EEXIST';
-        break;
-      }
-      pfn = file.page(mm.frames, pgoff, true);
-      mm.frames.get(pfn);
-    } else {
-      pfn = mm.frames.alloc(FRAME_ANON);
-    }
-    if (srcPfn === ZERO_PFN) mm.frames.clear(pfn);
-    else if (srcPfn > 0) mm.frames.copy(pfn, srcPfn);
-    else mm.frames.write(pfn, 0, buf, 0, PAGE_SIZE);
-    mm.installPte(a, pfn, flags);
-    done += PAGE_SIZE;
-  }
-  return finish(done, len, err);
+  return mfillAtomic(ctx, 'copy', dst, src, len, mode);
 }
 
 /** UFFDIO_CONTINUE: map pages already in the page cache (minor faults). */
 export function uffdContinue(ctx: UffdContext, start: number, len: number, mode = 0): number {
-  const vma = lockDst(ctx, 'continue', start, len, mode);
-  const mm = ctx.mm;
-  if (vma.flags & VM_HUGETLB) return hugetlbFill(mm, vma, start, 0, len, 'continue');
-  const file = vma.file as ShmemFile;
-  const flags = mode & UFFDIO_CONTINUE_MODE_WP ? PTEF_UFFD_WP : 0;
-  let done = 0;
-  let err: ErrnoName | null = null;
-  while (done < len) {
-    const a = start + done;
-    const pfn = file.pages.get(vma.pgoffOf(a));
-    // mfill_atomic_pte_continue: no page in the cache is EFAULT, a mapped one EEXIST
-    if (pfn === undefined) {
-      err = 'EFAULT';
-      break;
-    }
-    if (!fillable(mm.pt.pte(a))) {
-      err = 'EEXIST';
-      break;
-    }
-    mm.frames.get(pfn);
-    mm.installPte(a, pfn, flags);
-    done += PAGE_SIZE;
-  }
-  return finish(done, len, err);
+  return mfillAtomic(ctx, 'continue', start, 0, len, mode);
 }
 
 /** UFFDIO_POISON: a poison marker in each missing PTE; access then raises SIGBUS. */
 export function uffdPoison(ctx: UffdContext, start: number, len: number, mode = 0): number {
-  lockDst(ctx, 'poison', start, len, mode);
-  const mm = ctx.mm;
-  let done = 0;
-  let err: ErrnoName | null = null;
-  while (done < len) {
-    const a = start + done;
-    const e = mm.pt.pmd(a);
-    if ((e && e.huge !== 0) || mm.pt.pte(a) !== PTE_NONE) {
-      err = 'EEXIST';
-      break;
-    }
-    mm.pt.setPte(a, PTE_POISON);
-    done += PAGE_SIZE;
-  }
-  return finish(done, len, err);
+  return mfillAtomic(ctx, 'poison', start, 0, len, mode);
 }
 
 /**

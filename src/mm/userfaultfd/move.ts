@@ -3,8 +3,8 @@
 // VMA), which is what lets a merged VMA own pages that were born elsewhere. A whole THP moves as
 // one PMD when both sides are 2 MiB-aligned and the range covers it; otherwise it is split.
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
-import { PTE_NONE } from '../page-table.js';
-import { splitFolio } from '../thp.js';
+import { PTE_NONE, PTEF_UNTOUCHED } from '../page-table.js';
+import { splitFolio, splitHugePmd } from '../thp.js';
 import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
 import { VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_READ, VM_WRITE, type Vma } from '../vma.js';
 import type { UffdContext } from './context.js';
@@ -82,16 +82,17 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
         se.hugeFlags = 0;
         mm.pt.dropIfEmpty(se);
         mm.tlb.gather(1);
+        mm.tlb.finish(); // pmdp_huge_clear_flush: flushed as it moves
         done += PMD_SIZE;
         continue;
       }
-      mm.splitHugePmd(se); // the folio is split by the PTE path below
+      splitHugePmd(mm, se); // the folio is split by the PTE path below
     } else if (!se) {
       if (!holes) {
         err = 'ENOENT';
         break;
       }
-      mm.pt.pmdAlloc(s).table(); // __pte_alloc: the hole gets an (empty) PTE table
+      mm.pt.pteAlloc(mm.pt.pmdAlloc(s)); // __pte_alloc: the hole gets an (empty) PTE table
     }
     if (mm.pt.pte(d) !== PTE_NONE) {
       err = 'EEXIST';
@@ -118,8 +119,9 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
       break;
     }
     mm.pt.clearPte(s);
-    mm.pt.setPte(d, v);
+    mm.pt.setPte(d, v, PTEF_UNTOUCHED);
     mm.tlb.gather(1);
+    mm.tlb.finish(); // move_present_pte's ptep_clear_flush: each page is flushed as it moves
     done += PAGE_SIZE;
   }
   if (done === len) return done;

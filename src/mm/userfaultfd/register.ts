@@ -21,6 +21,7 @@ import {
   UFFDIO_REGISTER_MODE_MISSING,
   UFFDIO_REGISTER_MODE_WP,
 } from './uapi.js';
+import { modifyRange } from '../vma-ops.js';
 
 const ALL_FEATURES = Object.values(UFFD_FEATURES).reduce((a, b) => a | b, 0);
 
@@ -124,7 +125,7 @@ function applyRange(mm: Mm, vmas: Vma[], start: number, end: number, flagsOf: (f
     const e = Math.min(end, v.end);
     // the VMA may have been merged into its predecessor by the previous step
     const cur = mm.vmas.find(s)!;
-    mm.modifyRange(cur, s, e, (p) => {
+    modifyRange(mm, cur, s, e, (p) => {
       p.flags = flagsOf(p.flags);
       p.uffd = ctx;
     });

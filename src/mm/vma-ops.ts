@@ -1,0 +1,140 @@
+// VMA operations, as mm/vma.c has them: insert and remove, split (split_vma / __split_vma), and
+// the two merges — a new range placed beside its neighbours (vma_merge_new_range) and a range of
+// an existing VMA whose attributes change (vma_modify). Both ask the same question of the
+// neighbours, written once in mergeCase; the rules for when two VMAs may be one are vma.ts's.
+import createDebug from 'debug';
+import type { Mm } from './mm.js';
+import { splitHugeAt } from './thp.js';
+import { Errno, PMD_SIZE } from './uapi.js';
+import { anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, type Vma, VM_HUGETLB, type VmaProto } from './vma.js';
+
+const dbg = createDebug('mm:vma');
+
+export function insertVma(mm: Mm, v: Vma): void {
+  mm.vmas.insert(v);
+  dbg('insert %s', v);
+}
+
+export function removeVma(mm: Mm, v: Vma): void {
+  mm.vmas.remove(v);
+  dbg('remove %s', v);
+}
+
+/** split_vma: refuse with ENOMEM at vm.max_map_count, then __split_vma. */
+export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
+  if (mm.mapCount >= mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
+  return splitVmaPrechecked(mm, v, addr);
+}
+
+/**
+ * __split_vma: split v at addr, returning the upper part. Callers that checked max_map_count for
+ * the whole operation beforehand (munmap's vms_gather_munmap_vmas, mremap) call it directly.
+ */
+export function splitVmaPrechecked(mm: Mm, v: Vma, addr: number): Vma {
+  // hugetlb_vm_op_split: a hugetlbfs VMA splits only at huge page boundaries
+  if (v.flags & VM_HUGETLB && addr % PMD_SIZE) throw new Errno('EINVAL', 'unaligned split of a hugetlb VMA');
+  splitHugeAt(mm, addr);
+  const hi = v.cloneRange(addr, v.end);
+  mm.vmas.setEnd(v, addr);
+  insertVma(mm, hi);
+  return hi;
+}
+
+/** Ensure n splits ahead would not pass max_map_count. */
+export function checkSplits(mm: Mm, n: number): void {
+  if (n > 0 && mm.mapCount + n - 1 >= mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
+}
+
+/**
+ * Which neighbours a range described by p joins: both (when their anon_vmas are compatible too),
+ * the one before, the one after, or none — the cases vma_merge_new_range and
+ * vma_merge_existing_range share (can_vma_merge_left/right).
+ */
+function mergeCase(prev: Vma | null, next: Vma | null, p: VmaProto): 'both' | 'prev' | 'next' | null {
+  const left = prev !== null && canMergeAfter(prev, p);
+  const right = next !== null && canMergeBefore(next, p);
+  if (left && right && anonVmaCompatible(prev.anonVma, next.anonVma)) return 'both';
+  return left ? 'prev' : right ? 'next' : null;
+}
+
+/**
+ * vma_merge_new_range: place a new range [start, end) described by p next to its neighbours,
+ * extending prev and/or next when the rules allow. Returns the VMA that now covers the range,
+ * or null when it must be a VMA of its own.
+ */
+export function mergeNewRange(mm: Mm, start: number, end: number, p: VmaProto): Vma | null {
+  const before = mm.vmas.findBefore(start);
+  const prev = before && before.end === start ? before : null;
+  const after = prev ? prev.next : mm.vmas.findFrom(start);
+  const next = after && after.start === end ? after : null;
+  switch (mergeCase(prev, next, p)) {
+    case 'both':
+      prev!.anonVma ??= next!.anonVma ?? p.anonVma;
+      mm.vmas.setEnd(prev!, next!.end);
+      removeVma(mm, next!);
+      dbg('merge new %s', prev);
+      return prev;
+    case 'prev':
+      prev!.anonVma ??= p.anonVma;
+      mm.vmas.setEnd(prev!, end);
+      dbg('merge new into prev %s', prev);
+      return prev;
+    case 'next':
+      next!.anonVma ??= p.anonVma;
+      mm.vmas.setStart(next!, start);
+      next!.pgoff = p.pgoff;
+      dbg('merge new into next %s', next);
+      return next;
+    default:
+      return null;
+  }
+}
+
+/**
+ * vma_modify: give [start, end) of vma the attributes `change` sets, merging with a neighbour
+ * when the result equals it (vma_merge_existing_range) and splitting otherwise. Returns the VMA
+ * now covering the range.
+ */
+export function modifyRange(mm: Mm, vma: Vma, start: number, end: number, change: (p: VmaProto) => void): Vma {
+  const p = protoOf(vma, start, end);
+  change(p);
+  if (p.flags === vma.flags && p.uffd === vma.uffd) return vma;
+  mm.vmas.onChange?.(start, end);
+  const prev = start === vma.start && vma.prev && vma.prev.end === start ? vma.prev : null;
+  const next = end === vma.end && vma.next && vma.next.start === end ? vma.next : null;
+  switch (mergeCase(prev, next, p)) {
+    case 'both':
+      prev!.anonVma ??= vma.anonVma ?? next!.anonVma;
+      mm.vmas.setEnd(prev!, next!.end);
+      removeVma(mm, vma);
+      removeVma(mm, next!);
+      return prev!;
+    case 'prev':
+      splitHugeAt(mm, end);
+      prev!.anonVma ??= vma.anonVma;
+      mm.vmas.setEnd(prev!, end);
+      if (end === vma.end) removeVma(mm, vma);
+      else {
+        vma.pgoff = vma.pgoffOf(end);
+        mm.vmas.setStart(vma, end);
+      }
+      return prev!;
+    case 'next':
+      splitHugeAt(mm, start);
+      next!.anonVma ??= vma.anonVma;
+      // vma goes (or shrinks) first: next takes over its start, and the tree is keyed by start
+      if (start === vma.start) removeVma(mm, vma);
+      else mm.vmas.setEnd(vma, start);
+      mm.vmas.setStart(next!, start);
+      next!.pgoff = p.pgoff;
+      return next!;
+  }
+  checkSplits(mm, (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0));
+  let mid = vma;
+  if (start > vma.start) mid = splitVmaPrechecked(mm, vma, start);
+  if (end < mid.end) splitVmaPrechecked(mm, mid, end);
+  mid.flags = p.flags;
+  mid.uffd = p.uffd;
+  mm.vmas.onChange?.(mid.start, mid.end);
+  return mid;
+}
