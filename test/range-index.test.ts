@@ -59,3 +59,23 @@ describe('RangeIndex', () => {
     expect(index.nodeCount).toBeLessThan(16);
   });
 });
+
+describe('RangeIndex.rename', () => {
+  it('hands a range to another value without rewriting it (a split keeps the larger part\'s slots)', () => {
+    const index = new RangeIndex<string>();
+    const start = 2 ** 38;
+    index.add('v', start, start + 1000 * P);
+    const before = index.nodeCount;
+    index.rename('v', 'hi');
+    index.add('v', start, start + 10 * P); // the lower part gets a new id
+    expect(index.find(start)).toBe('v');
+    expect(index.find(start + 10 * P - 1)).toBe('v');
+    expect(index.find(start + 10 * P)).toBe('hi');
+    expect(index.find(start + 1000 * P - 1)).toBe('hi');
+    expect(index.nodeCount).toBeLessThanOrEqual(before + 2);
+    index.clear('hi', start + 10 * P, start + 1000 * P, true);
+    index.clear('v', start, start + 10 * P, true);
+    expect(index.find(start + 500 * P)).toBeUndefined();
+    expect(index.nodeCount).toBe(0);
+  });
+});

@@ -23,8 +23,10 @@ describe('shards', () => {
   it.skipIf(!existsSync(cli))('merged equal the unsharded run; bad shards and incomplete merges are errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shards-'));
     const sweep = ['bench', '--workload', 'churn', '--workload', 'larson', '--allocator', 'glibc', '--allocator', 'uffd', '--allocator', 'mmap', '--events', '3000'];
-    expect(run([...sweep, '--shard', '0/2', '--out', dir]).status).toBe(0);
-    expect(run([...sweep, '--shard', 'auto/2', '--out', dir], { JOB_COMPLETION_INDEX: '1' }).status).toBe(0);
+    // a failure says why (exit status, signal, spawn error, stderr)
+    const ok = (r: ReturnType<typeof run>) => expect(r.status, `signal ${r.signal}, ${r.error ?? ''} ${r.stderr}`).toBe(0);
+    ok(run([...sweep, '--shard', '0/2', '--out', dir]));
+    ok(run([...sweep, '--shard', 'auto/2', '--out', dir], { JOB_COMPLETION_INDEX: '1' }));
     const merged = JSON.parse(run(['merge', dir, '--json']).stdout);
     const whole = JSON.parse(run([...sweep, '--json']).stdout);
     expect(noWall(merged)).toEqual(noWall(whole));

@@ -61,7 +61,25 @@ export class RangeIndex<V> {
     const id = this.ids.get(v);
     if (id === undefined) return;
     this.assign(start / PAGE, end / PAGE, 0, -(id + 1));
-    if (!last) return;
+    if (last) this.forget(v);
+  }
+
+  /**
+   * Give v's id, and so every slot it holds, to w (which has none): a VMA split keeps the larger
+   * part's slots as they are and writes only the smaller part.
+   */
+  rename(v: V, w: V): void {
+    const id = this.ids.get(v);
+    if (id === undefined) return;
+    this.ids.delete(v);
+    this.ids.set(w, id);
+    this.byId[id] = w;
+  }
+
+  /** Forget v, whose every slot a later add has overwritten (a VMA a neighbour grew over). */
+  forget(v: V): void {
+    const id = this.ids.get(v);
+    if (id === undefined) return;
     this.ids.delete(v);
     this.byId[id] = undefined;
     this.freeIds.push(id);
@@ -97,7 +115,7 @@ export class RangeIndex<V> {
       const child = e > 0 ? e : this.newNode(e);
       this.slots[at] = child;
       this.assignIn(child, lo, span / FAN, sp, ep, code, only);
-      const same = this.uniform(child);
+      const same = this.uniform(child, code);
       if (same !== null) {
         this.release(child);
         this.slots[at] = same;
@@ -106,10 +124,12 @@ export class RangeIndex<V> {
   }
 
   /** The value all of node's slots hold, when none is a child and all agree; else null. */
-  private uniform(node: number): number | null {
+  private uniform(node: number, code: number): number | null {
     const s = this.slots;
     const v = s[node * FAN];
     if (v > 0) return null;
+    // only a write of `code` can have made the node uniform, and it reaches one end or the other
+    if (v !== code && s[node * FAN + FAN - 1] !== code) return null;
     for (let i = 1; i < FAN; i++) if (s[node * FAN + i] !== v) return null;
     return v;
   }

@@ -20,6 +20,12 @@ export function removeVma(mm: Mm, v: Vma): void {
   dbg('remove %s', v);
 }
 
+/** Remove a VMA a neighbour has just grown over (the merge cases). */
+function removeMerged(mm: Mm, v: Vma): void {
+  mm.vmas.removeAbsorbed(v);
+  dbg('merged away %s', v);
+}
+
 /** split_vma: refuse with ENOMEM at vm.max_map_count, then __split_vma. */
 export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
   if (mm.mapCount >= mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
@@ -35,8 +41,8 @@ export function splitVmaPrechecked(mm: Mm, v: Vma, addr: number): Vma {
   if (v.flags & VM_HUGETLB && addr % PMD_SIZE) throw new Errno('EINVAL', 'unaligned split of a hugetlb VMA');
   splitHugeAt(mm, addr);
   const hi = v.cloneRange(addr, v.end);
-  mm.vmas.setEnd(v, addr);
-  insertVma(mm, hi);
+  mm.vmas.split(v, hi);
+  dbg('split %s | %s', v, hi);
   return hi;
 }
 
@@ -71,7 +77,7 @@ export function mergeNewRange(mm: Mm, start: number, end: number, p: VmaProto): 
     case 'both':
       prev!.anonVma ??= next!.anonVma ?? p.anonVma;
       mm.vmas.setEnd(prev!, next!.end);
-      removeVma(mm, next!);
+      removeMerged(mm, next!);
       dbg('merge new %s', prev);
       return prev;
     case 'prev':
@@ -106,14 +112,14 @@ export function modifyRange(mm: Mm, vma: Vma, start: number, end: number, change
     case 'both':
       prev!.anonVma ??= vma.anonVma ?? next!.anonVma;
       mm.vmas.setEnd(prev!, next!.end);
-      removeVma(mm, vma);
-      removeVma(mm, next!);
+      removeMerged(mm, vma);
+      removeMerged(mm, next!);
       return prev!;
     case 'prev':
       splitHugeAt(mm, end);
       prev!.anonVma ??= vma.anonVma;
       mm.vmas.setEnd(prev!, end);
-      if (end === vma.end) removeVma(mm, vma);
+      if (end === vma.end) removeMerged(mm, vma);
       else {
         vma.pgoff = vma.pgoffOf(end);
         mm.vmas.setStart(vma, end);

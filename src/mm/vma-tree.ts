@@ -63,6 +63,12 @@ export class VmaTree {
 
   /** Insert a VMA that overlaps no other. */
   insert(v: Vma): void {
+    this.index.add(v, v.start, v.end);
+    this.link(v);
+  }
+
+  /** Put v in the tree, the list and the gaps (the index is the caller's). */
+  private link(v: Vma): void {
     const prev = this.findBefore(v.start);
     const next = prev ? prev.next : this.head;
     v.prev = prev;
@@ -72,16 +78,43 @@ export class VmaTree {
     if (next) next.prev = v;
     else this.tail = v;
     this.tree.set(v.start, v);
-    this.index.add(v, v.start, v.end);
     this.onChange?.(v.start, v.end);
     this.setGap(v.start, prev ? prev.end : 0);
     this.setGap(next ? next.start : TOP, v.end);
   }
 
   remove(v: Vma): void {
+    this.index.clear(v, v.start, v.end, true);
+    this.unlink(v);
+  }
+
+  /**
+   * Remove a VMA whose whole range a neighbour has already grown over (a merge): the index holds
+   * the neighbour there, so nothing of v is left to clear in it.
+   */
+  removeAbsorbed(v: Vma): void {
+    this.index.forget(v);
+    this.unlink(v);
+  }
+
+  /**
+   * __split_vma's update: v now ends where hi, its upper part, begins, and hi goes in. The
+   * index is written once, by hi over v's old slots, rather than cleared and written again.
+   */
+  split(v: Vma, hi: Vma): void {
+    this.onChange?.(v.start, v.end);
+    const lowerSmaller = hi.start - v.start < v.end - hi.start;
+    // the index is written for the smaller part only: the larger keeps the slots it has
+    if (lowerSmaller) this.index.rename(v, hi);
+    v.end = hi.start;
+    if (lowerSmaller) this.index.add(v, v.start, v.end);
+    else this.index.add(hi, hi.start, hi.end);
+    this.link(hi);
+  }
+
+  private unlink(v: Vma): void {
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
-    this.index.clear(v, v.start, v.end, true);
     this.gaps.delete(v.start);
     this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
     if (v.prev) v.prev.next = v.next;

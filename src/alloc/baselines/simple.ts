@@ -8,6 +8,7 @@ import { HeapError } from '../malloc/errors.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
 import { alignedAllocRefused, callocSize, reallocRefused, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
+import { AddressMap } from '../address-map.js';
 
 const RW = PROT_READ | PROT_WRITE;
 
@@ -27,7 +28,7 @@ function copyRealloc(a: Allocator & { sizeOf(p: number): number }, sys: Sys, ptr
 }
 
 export class MmapPerObject implements Allocator {
-  private readonly live = new Map<number, number>();
+  private readonly live = new AddressMap<number>();
   liveBytes = 0;
 
   constructor(private readonly sys: Sys) {}
@@ -111,7 +112,7 @@ interface Span {
 export class GuardedMalloc implements Allocator {
   private readonly partial: Span[][] = CLASS_SIZES.map(() => []);
   private readonly spans = new Map<number, Span>();
-  private readonly objects = new Map<number, { span: Span | null; size: number; len: number }>();
+  private readonly objects = new AddressMap<{ span: Span | null; size: number; len: number }>();
   private superBase = 0;
   private superUsed = SUPER_PAGE;
   liveBytes = 0;
