@@ -57,3 +57,25 @@ export class AddressMap<V> {
     this.map = fresh;
   }
 }
+
+/** A set of addresses with AddressMap's behaviour under churn. */
+export class AddressSet {
+  private readonly map = new AddressMap<true>();
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  has(k: number): boolean {
+    return this.map.has(k);
+  }
+
+  add(k: number): this {
+    this.map.set(k, true);
+    return this;
+  }
+
+  delete(k: number): boolean {
+    return this.map.delete(k);
+  }
+}

@@ -84,9 +84,22 @@ export class Timeline {
     };
   }
 
+  /**
+   * Whether the kernel did anything since the last charge: every syscall and fault takes
+   * mmap_lock or a VMA lock, and a first touch is counted; most calls of a malloc do neither.
+   */
+  private activity(): number {
+    const l = this.mm.lock.total;
+    return l.write + l.read + l.vma + this.mm.firstTouches;
+  }
+
+  private lastActivity = -1;
+
   /** Charge thread tid for everything the kernel did since the last charge, plus userNs of its own work. */
   charge(tid: number, userNs = 0): void {
-    const now = this.totals();
+    const activity = this.activity();
+    const now = activity === this.lastActivity ? this.last : this.totals();
+    this.lastActivity = activity;
     const d = {
       work: now.work - this.last.work,
       write: now.write - this.last.write,

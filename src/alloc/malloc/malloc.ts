@@ -6,6 +6,7 @@
 // whole (one MADV_DONTNEED of 2 MiB) once all its slabs are empty. Medium requests (≤ 512 KiB) are
 // page runs in their own segments. Large ones are userland mmaps of their own, and realloc moves
 // their pages with UFFDIO_MOVE instead of copying bytes. The fast path touches no syscall.
+import { AddressMap, AddressSet } from '../address-map.js';
 import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { smapsRollup, type Sys } from '../sys.js';
 import { type HeapOptions, UffdHeap } from '../uffd-heap/heap.js';
@@ -64,9 +65,9 @@ export class UffdMalloc {
   private readonly slabSegments: Segment[] = [];
   private readonly runSegments: Segment[] = [];
   private readonly emptySegments: Segment[] = [];
-  private readonly large = new Map<number, Large>();
+  private readonly large = new AddressMap<Large>();
   /** Requested sizes of live medium objects (runs), by address. */
-  private readonly sizes = new Map<number, number>();
+  private readonly sizes = new AddressMap<number>();
   liveBytes = 0;
 
   constructor(sys: Sys, opts: MallocOptions = {}) {
@@ -115,7 +116,7 @@ export class UffdMalloc {
   }
 
   /** Bases of segments given back to the heap (and not mapped again since): a pointer into one was freed before. */
-  private readonly releasedSegments = new Set<number>();
+  private readonly releasedSegments = new AddressSet();
 
   /** Ranges waiting to be given back (start, length), and their bytes. */
   private readonly pending: number[] = [];
@@ -309,7 +310,7 @@ export class UffdMalloc {
     throw new HeapError(again ? 'double-free' : 'invalid-pointer', ptr, op);
   }
 
-  private readonly freedLarge = new Set<number>();
+  private readonly freedLarge = new AddressSet();
 
   /** A cached slot handed out again: it was never given back to its slab. */
   private fromCache(ptr: number, size: number): number {
@@ -321,7 +322,7 @@ export class UffdMalloc {
   }
 
   /** Slots sitting in thread caches: live in their slabs, free for the program. */
-  private readonly cachedLive = new Set<number>();
+  private readonly cachedLive = new AddressSet();
 
   /** free(3). free(0) does nothing; an invalid pointer or a double free throws a HeapError. */
   free(ptr: number): void {
