@@ -1,7 +1,7 @@
 // Loads and stores to user memory, page by page and in address order, as a CPU (user mode) or a
 // syscall's copy_from_user/copy_to_user (kernel mode) performs them. Each page is resolved through
 // the fault path; the first page that cannot be resolved stops the access.
-import { access, FAULT_HANG, FAULT_HWPOISON, FAULT_SEGV_ACCERR, FAULT_SEGV_MAPERR, FAULT_SIGBUS, resolvePage } from './fault.js';
+import { access, type Access, FAULT_HANG, FAULT_HWPOISON, FAULT_SEGV_ACCERR, FAULT_SEGV_MAPERR, FAULT_SIGBUS, resolvePage } from './fault.js';
 import { ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { BUS_ADRERR, BUS_MCEERR_AR, PAGE_SIZE, SEGV_ACCERR, SEGV_MAPERR, SignalError } from './uapi.js';
@@ -46,8 +46,7 @@ function eachPage(
   mm: Mm,
   addr: number,
   len: number,
-  write: boolean,
-  kernel: boolean,
+  how: Access,
   piece: (pfn: number, off: number, at: number, n: number) => void,
 ): AccessResult {
   let done = 0;
@@ -55,7 +54,7 @@ function eachPage(
     const a = addr + done;
     const off = a % PAGE_SIZE;
     const n = Math.min(len - done, PAGE_SIZE - off);
-    const pfn = resolvePage(mm, a, access(kernel ? 'kernel' : 'user', write));
+    const pfn = resolvePage(mm, a, how);
     if (pfn < 0) return { done, fault: pfn, faultAddr: a };
     piece(pfn, off, done, n);
     done += n;
@@ -64,9 +63,9 @@ function eachPage(
 }
 
 /** Copy len bytes of user memory at addr into out (at outOff). */
-export function readUser(mm: Mm, addr: number, out: Uint8Array, outOff: number, len: number, kernel: boolean): AccessResult {
+export function readUser(mm: Mm, addr: number, out: Uint8Array, outOff: number, len: number, mode: 'user' | 'kernel'): AccessResult {
   const frames = mm.frames;
-  return eachPage(mm, addr, len, false, kernel, (pfn, off, at, n) => {
+  return eachPage(mm, addr, len, access(mode, false), (pfn, off, at, n) => {
     if (pfn === ZERO_PFN) out.fill(0, outOff + at, outOff + at + n);
     else frames.read(pfn, off, out, outOff + at, n);
   });
@@ -80,10 +79,10 @@ export function writeUser(
   srcOff: number,
   len: number,
   byte: number,
-  kernel: boolean,
+  mode: 'user' | 'kernel',
 ): AccessResult {
   const frames = mm.frames;
-  return eachPage(mm, addr, len, true, kernel, (pfn, off, at, n) => {
+  return eachPage(mm, addr, len, access(mode, true), (pfn, off, at, n) => {
     // a page that is still all zeroes stays byte-less while zeroes are stored into it
     if (src) frames.write(pfn, off, src, srcOff + at, n);
     else frames.fill(pfn, off, n, byte);

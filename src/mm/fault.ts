@@ -247,7 +247,7 @@ function fileFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   const pfn = file.pages.get(pgoff);
   if (pfn === undefined && vma.flags & VM_UFFD_MISSING) return userfault(mm, vma, addr, VM_UFFD_MISSING, write, kernel);
   if (pfn !== undefined && vma.flags & VM_UFFD_MINOR) return userfault(mm, vma, addr, VM_UFFD_MINOR, write, kernel);
-  const page = file.page(mm.frames, pgoff, true);
+  const page = file.page(mm.frames, pgoff);
   mm.faults.file++;
   if (vma.isShared || !write) {
     mm.frames.get(page);

@@ -36,7 +36,7 @@ export function khugepagedScan(mm: Mm, full: boolean): KhugepagedResult {
       continue;
     }
     const first = Math.max(Math.ceil(vma.start / PMD_SIZE) * PMD_SIZE, Math.ceil(at / PMD_SIZE) * PMD_SIZE);
-    if (!thpAllowed(mm, vma, false) || first + PMD_SIZE > vma.end) {
+    if (!thpAllowed(mm, vma, 'khugepaged') || first + PMD_SIZE > vma.end) {
       at = vma.end;
       continue;
     }
@@ -46,7 +46,7 @@ export function khugepagedScan(mm: Mm, full: boolean): KhugepagedResult {
       const e = mm.pt.pmd(h);
       if (!e || e.huge !== 0) continue;
       res.scanned++;
-      const r = collapseBlock(mm, vma, h, true);
+      const r = collapseBlock(mm, vma, h, 'khugepaged');
       if (r === null) res.collapsed++;
       else res.refused[r] = (res.refused[r] ?? 0) + 1;
     }

@@ -1,20 +1,21 @@
-// Unmapping pages and freeing page tables, as mm/memory.c does it: zap_page_range_single /
-// unmap_page_range, free_pgtables, and the page-table walks madvise and mprotect ask about a range.
+// Unmapping pages and freeing page tables, as mm/memory.c does it: unmap_page_range,
+// free_pgtables, and the page-table walks madvise and mprotect ask about a range.
 import { ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
 import { splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
 
-/** zapPageRange flags (zap_details): munmap also drops guard markers, as the VMA itself goes. */
+/** unmapPageRange flags (zap_details): munmap also drops guard markers, as the VMA itself goes. */
 export const ZAP_DROP_GUARDS = 1;
 
 /**
- * zap_page_range_single / unmap_page_range: unmap every page in [start, end) and drop the
- * frames' references. Guard markers survive unless ZAP_DROP_GUARDS; poison and uffd-wp markers
- * go. A PMD mapping only partly in the range is split first. Returns the pages freed.
+ * unmap_page_range (what zap_page_range_single and unmap_vmas call): unmap every page in
+ * [start, end) and drop the frames' references. Guard markers survive unless ZAP_DROP_GUARDS;
+ * poison and uffd-wp markers go. A PMD mapping only partly in the range is split first. Returns
+ * the pages freed.
  */
-export function zapPageRange(mm: Mm, start: number, end: number, flags = 0): number {
+export function unmapPageRange(mm: Mm, start: number, end: number, flags = 0): number {
   let zapped = 0;
   let present = 0;
   for (const e of mm.pt.pmdsIn(start, end)) {

@@ -120,7 +120,8 @@ export function procMaps(mm: Mm): string {
 
 const kb = (label: string, bytes: number) => label.padEnd(16, ' ') + String(Math.floor(bytes / 1024)).padStart(8, ' ') + ' kB\n';
 
-function showSmap(s: VmaStats, rollup: boolean): string {
+function showSmap(s: VmaStats, what: 'vma' | 'rollup'): string {
+  const rollup = what === 'rollup';
   let out = kb('Rss:', s.rss) + kb('Pss:', s.pss) + kb('Pss_Dirty:', s.pss - s.privateClean - s.sharedClean);
   if (rollup) out += kb('Pss_Anon:', s.pssAnon) + kb('Pss_File:', 0) + kb('Pss_Shmem:', s.pssShmem);
   out +=
@@ -156,8 +157,8 @@ export function procSmaps(mm: Mm): string {
     out += mapsLine(mm, v) + '\n';
     const pageSize = v.flags & VM_HUGETLB ? 2 * 1024 * 1024 : PAGE_SIZE;
     out += kb('Size:', v.end - v.start) + kb('KernelPageSize:', pageSize) + kb('MMUPageSize:', pageSize);
-    out += showSmap(s, false);
-    out += `THPeligible:    ${String(thpAllowed(mm, v, false) && vmaHasHugeBlock(v) ? 1 : 0).padStart(8, ' ')}\n`;
+    out += showSmap(s, 'vma');
+    out += `THPeligible:    ${String(thpAllowed(mm, v, 'smaps') && vmaHasHugeBlock(v) ? 1 : 0).padStart(8, ' ')}\n`;
     out += vmFlagsString(v);
   }
   return out;
@@ -174,7 +175,7 @@ export function procSmapsRollup(mm: Mm): string {
     for (const k of Object.keys(total) as (keyof VmaStats)[]) total[k] += s[k];
   }
   const head = `${hex8(first)}-${hex8(last)} ---p 00000000 00:00 0 `.padEnd(72, ' ') + ' [rollup]\n';
-  return head + showSmap(total, true);
+  return head + showSmap(total, 'rollup');
 }
 
 /** /proc/vmstat: the counters this simulator keeps, as `name value` lines. */

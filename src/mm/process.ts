@@ -288,7 +288,7 @@ export class Process {
       return;
     }
     if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > f.size) f.size = offset + len;
-    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + len; p++) f.page(this.kernel.frames, p, true);
+    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < offset + len; p++) f.page(this.kernel.frames, p);
   }
 
   private zeroFileBytes(f: ShmemFile, from: number, to: number): void {
@@ -317,7 +317,7 @@ export class Process {
     let done = 0;
     while (done < count) {
       const n = Math.min(COPY_CHUNK, count - done);
-      const r = readUser(this.mm, buf + done, tmp, 0, n, true);
+      const r = readUser(this.mm, buf + done, tmp, 0, n, 'kernel');
       this.writeFile(f, offset + done, tmp.subarray(0, r.done));
       done += r.done;
       if (r.done < n) break;
@@ -332,7 +332,7 @@ export class Process {
     for (let done = 0; done < data.length; ) {
       const a = offset + done;
       const n = Math.min(data.length - done, PAGE_SIZE - (a % PAGE_SIZE));
-      const pfn = f.page(this.kernel.frames, Math.floor(a / PAGE_SIZE), true);
+      const pfn = f.page(this.kernel.frames, Math.floor(a / PAGE_SIZE));
       this.kernel.frames.write(pfn, a % PAGE_SIZE, data, done, n);
       done += n;
     }
@@ -370,7 +370,7 @@ export class Process {
             if (pfn) this.kernel.frames.read(pfn, 0, src, at, Math.min(PAGE_SIZE, n - at));
           }
         }
-        const r = writeUser(this.mm, buf + done, src, 0, n, 0, true);
+        const r = writeUser(this.mm, buf + done, src, 0, n, 0, 'kernel');
         done += r.done;
         if (r.done < n) break;
       }
@@ -405,7 +405,7 @@ export class Process {
     const out = new Uint8Array(len);
     let done = 0;
     for (let tries = 0; done < len; tries++) {
-      const r = readUser(this.mm, addr + done, out, done, len - done, false);
+      const r = readUser(this.mm, addr + done, out, done, len - done, 'user');
       done += r.done;
       if (r.fault) this.deliver(r.fault, r.faultAddr, tries);
     }
@@ -426,7 +426,7 @@ export class Process {
   private store(addr: number, src: Uint8Array | null, len: number, byte: number): void {
     let done = 0;
     for (let tries = 0; done < len; tries++) {
-      const r = writeUser(this.mm, addr + done, src, done, len - done, byte, false);
+      const r = writeUser(this.mm, addr + done, src, done, len - done, byte, 'user');
       done += r.done;
       if (r.fault) this.deliver(r.fault, r.faultAddr, tries);
     }

@@ -33,10 +33,10 @@ export class ShmemFile implements MappedFile {
     return this.hugetlb ? PMD_SIZE : PAGE_SIZE;
   }
 
-  /** The frame at page offset pgoff, allocating it when asked. */
-  page(frames: FrameTable, pgoff: number, create: boolean): number {
+  /** The frame at page offset pgoff, allocated if the cache has none (shmem_get_folio, SGP_CACHE). */
+  page(frames: FrameTable, pgoff: number): number {
     let pfn = this.pages.get(pgoff);
-    if (pfn === undefined && create) {
+    if (pfn === undefined) {
       pfn = frames.alloc(0);
       this.pages.set(pgoff, pfn);
     }

@@ -4,7 +4,7 @@
 // and splitting a folio.
 import { FRAME_ANON, FRAME_THP, folioHead, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { zapPageRange, ZAP_DROP_GUARDS } from './memory.js';
+import { unmapPageRange, ZAP_DROP_GUARDS } from './memory.js';
 import { HUGE_ZERO, type PmdEntry, PTE_NONE, PTEF_UFFD_WP, pteIndex } from './page-table.js';
 import { ErrnoName, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
 import { VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
@@ -47,15 +47,18 @@ export function vmaHasHugeBlock(vma: Vma): boolean {
   return Math.ceil(vma.start / PMD_SIZE) * PMD_SIZE + PMD_SIZE <= vma.end;
 }
 
+/** Who asks thp_vma_allowable_order (Linux 6.18's enum tva_type). */
+export type TvaType = 'smaps' | 'pagefault' | 'khugepaged' | 'forced_collapse';
+
 /**
- * THP policy for a VMA. At fault time and for khugepaged the sysfs mode decides (madvise mode
- * needs MADV_HUGEPAGE); MADV_COLLAPSE ignores the mode but not MADV_NOHUGEPAGE.
- * Only private anonymous memory gets THPs in this simulator.
+ * THP policy for a VMA (thp_vma_allowable_order). For faults, khugepaged and smaps the sysfs mode
+ * decides (madvise mode needs MADV_HUGEPAGE); MADV_COLLAPSE (forced_collapse) ignores the mode but
+ * not MADV_NOHUGEPAGE. Only private anonymous memory gets THPs in this simulator.
  */
-export function thpAllowed(mm: Mm, vma: Vma, forced: boolean): boolean {
+export function thpAllowed(mm: Mm, vma: Vma, type: TvaType): boolean {
   if (!vma.isAnonymous || vma.isShared) return false;
   if (vma.flags & VM_NOHUGEPAGE) return false;
-  if (forced) return true;
+  if (type === 'forced_collapse') return true;
   const mode = mm.kernel.settings.thpEnabled;
   if (mode === 'never') return false;
   if (mode === 'madvise' && !(vma.flags & VM_HUGEPAGE)) return false;
@@ -65,7 +68,7 @@ export function thpAllowed(mm: Mm, vma: Vma, forced: boolean): boolean {
 /** Whether a fault at addr may be served with a PMD mapping. */
 export function thpFaultEligible(mm: Mm, vma: Vma, addr: number): boolean {
   const haddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
-  return haddr >= vma.start && haddr + PMD_SIZE <= vma.end && thpAllowed(mm, vma, false);
+  return haddr >= vma.start && haddr + PMD_SIZE <= vma.end && thpAllowed(mm, vma, 'pagefault');
 }
 
 /** The result of scanning one block for collapse: null on success, else the errno MADV_COLLAPSE gives. */
@@ -77,7 +80,7 @@ export type CollapseResult = null | ErrnoName;
  * empty or zero-page PTE in a userfaultfd-armed VMA (the monitor expects to see it missing),
  * which MADV_COLLAPSE reports as EBUSY (madvise_collapse_errno: SCAN_EXCEED_NONE_PTE).
  */
-export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boolean): CollapseResult {
+export function collapseBlock(mm: Mm, vma: Vma, haddr: number, by: 'khugepaged' | 'madvise'): CollapseResult {
   const e = mm.pt.pmd(haddr);
   if (e && e.huge > 0) return null; // SCAN_PMD_MAPPED: already a THP
   if (!e || !e.pte) return 'EINVAL'; // SCAN_PMD_NULL
@@ -89,7 +92,7 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
     const v = e.pte[i];
     if (v === PTE_NONE || v === ZERO_PFN) {
       noneOrZero++;
-      if (armed || (khugepaged && noneOrZero > mm.kernel.settings.khugepagedMaxPtesNone)) return 'EBUSY';
+      if (armed || (by === 'khugepaged' && noneOrZero > mm.kernel.settings.khugepagedMaxPtesNone)) return 'EBUSY';
       continue;
     }
     if (v < 0) return 'EINVAL'; // SCAN_PTE_NON_PRESENT: a guard or poison marker
@@ -103,7 +106,7 @@ export function collapseBlock(mm: Mm, vma: Vma, haddr: number, khugepaged: boole
     const v = e.pte[i];
     if (v > 0 && v !== ZERO_PFN) frames.copy(head + i, v);
   }
-  zapPageRange(mm, haddr, haddr + PMD_SIZE, ZAP_DROP_GUARDS); // gathers the 512 entries for one flush
+  unmapPageRange(mm, haddr, haddr + PMD_SIZE, ZAP_DROP_GUARDS); // gathers the 512 entries for one flush
   mm.pt.depositPteTable(e); // the PMD now maps the THP in the table's place
   mm.installHugePmd(haddr, head);
   mm.kernel.count('thp_collapse_alloc');
@@ -119,7 +122,7 @@ export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): C
     // holding no whole block (where Linux does nothing) answers as Linux does; a block is EINVAL
     return hstart === hend ? null : 'EINVAL';
   }
-  if (!thpAllowed(mm, vma, true) || !vmaHasHugeBlock(vma)) return 'EINVAL';
+  if (!thpAllowed(mm, vma, 'forced_collapse') || !vmaHasHugeBlock(vma)) return 'EINVAL';
   // __thp_vma_allowable_orders allows no order to an anonymous VMA without an anon_vma outside
   // a page fault (or smaps): collapsing a VMA that never had a page is EINVAL
   if (vma.isAnonymous && !vma.anonVma) return 'EINVAL';
@@ -131,7 +134,7 @@ export function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): C
   let last: CollapseResult = null;
   for (let a = hstart; a < hend; a += PMD_SIZE) {
     const wasHuge = (mm.pt.pmd(a)?.huge ?? 0) > 0;
-    const r = collapseBlock(mm, vma, a, false);
+    const r = collapseBlock(mm, vma, a, 'madvise');
     if (r) last = r;
     else if (!wasHuge) {
       // collapse_huge_page drops mmap_lock to allocate, revalidates under it for reading, takes it

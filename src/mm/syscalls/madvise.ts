@@ -29,7 +29,7 @@ import {
   type Vma,
 } from '../vma.js';
 import { populateRange } from './mmap.js';
-import { zapPageRange } from '../memory.js';
+import { unmapPageRange } from '../memory.js';
 import { modifyRange } from '../vma-ops.js';
 
 /** Advice that changes vm_flags, and so takes mmap_lock for writing (madvise_need_mmap_write). */
@@ -138,7 +138,7 @@ function adviseVma(mm: Mm, vma: Vma, start: number, end: number, advice: number)
         if (end <= start) return vma;
       }
       if (uffdRemove(mm, vma, start, end)) mm.lock.read();
-      zapPageRange(mm, start, end);
+      unmapPageRange(mm, start, end);
       // page-table reclaim (CONFIG_PT_RECLAIM, zap_pte_range): a PTE table the call emptied
       // whole, its 2 MiB block wholly in the range, is freed; smaller calls leave tables
       mm.pt.freeEmptyTables(start, end);
@@ -230,10 +230,10 @@ function coldOrPageout(mm: Mm, vma: Vma, start: number, end: number, pageout: bo
     return f === (FRAME_ANON | FRAME_LAZYFREE) || !(f & FRAME_ANON);
   };
   for (const e of mm.pt.pmdsIn(start, end)) {
-    if (e.huge > 0 && !e.hugetlb && reclaimable(e.huge)) zapPageRange(mm, e.base, e.base + U.PMD_SIZE);
+    if (e.huge > 0 && !e.hugetlb && reclaimable(e.huge)) unmapPageRange(mm, e.base, e.base + U.PMD_SIZE);
   }
   mm.pt.forEachPte(start, end, (a, v) => {
-    if (v > 0 && v !== ZERO_PFN && reclaimable(v)) zapPageRange(mm, a, a + PAGE_SIZE);
+    if (v > 0 && v !== ZERO_PFN && reclaimable(v)) unmapPageRange(mm, a, a + PAGE_SIZE);
   });
 }
 
@@ -280,7 +280,7 @@ function installGuards(mm: Mm, start: number, end: number): void {
     const v = mm.pt.pte(a);
     if (v === PTE_GUARD) continue;
     const e = mm.pt.pmd(a);
-    if ((e && e.huge !== 0) || (v !== PTE_NONE && v !== PTE_GUARD)) zapPageRange(mm, a, a + PAGE_SIZE);
+    if ((e && e.huge !== 0) || (v !== PTE_NONE && v !== PTE_GUARD)) unmapPageRange(mm, a, a + PAGE_SIZE);
     mm.pt.setPte(a, PTE_GUARD);
   }
 }

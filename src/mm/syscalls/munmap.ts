@@ -2,7 +2,7 @@
 import type { Mm } from '../mm.js';
 import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { VM_HUGETLB } from '../vma.js';
-import { ZAP_DROP_GUARDS, freePgtables, zapPageRange } from '../memory.js';
+import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
 import { removeVma, splitVmaPrechecked } from '../vma-ops.js';
 
 /**
@@ -30,7 +30,7 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
     doomed.push(v);
     v = v.next;
   }
-  zapPageRange(mm, start, end, ZAP_DROP_GUARDS);
+  unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
   const floor = doomed[0].prev?.end ?? 0;
   const ceiling = doomed[doomed.length - 1].next?.start ?? 0;
   const lo = doomed[0].start;

@@ -5,7 +5,7 @@
 import createDebug from 'debug';
 import { FAULT_HANG, FAULT_MAPPED, FAULT_SIGBUS } from '../fault.js';
 import type { Mm, UserfaultHook } from '../mm.js';
-import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
+import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP, pteIndex } from '../page-table.js';
 import { PAGE_SIZE } from '../uapi.js';
 import { VM_UFFD_MINOR, VM_UFFD_WP, type UffdCtxRef, type Vma } from '../vma.js';
 import {
@@ -69,7 +69,7 @@ function stillFaulting(mm: Mm, addr: number, reason: number): boolean {
   const v = mm.pt.pte(addr);
   if (reason === VM_UFFD_WP) {
     if (v === PTE_WP_MARKER) return true;
-    const i = Math.floor(addr / PAGE_SIZE) & 511;
+    const i = pteIndex(addr);
     return v > 0 && (e!.pteFlags![i] & PTEF_UFFD_WP) !== 0;
   }
   return v === PTE_NONE || v === PTE_WP_MARKER;

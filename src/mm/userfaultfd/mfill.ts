@@ -99,7 +99,7 @@ function mfillAtomic(ctx: UffdContext, kind: Kind, dst: number, src: number, len
     vma,
     end: dst + len,
     ptef: PTEF_UNTOUCHED | (wp ? PTEF_UFFD_WP : 0),
-    hugeZero: kind === 'zeropage' && (mode & UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT) !== 0 && thpAllowed(mm, vma, false),
+    hugeZero: kind === 'zeropage' && (mode & UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT) !== 0 && thpAllowed(mm, vma, 'pagefault'),
     // mfill_atomic_pte: a MAP_PRIVATE shmem hole is filled with anonymous memory (or the zero
     // page), never the page cache; only shared mappings fill the file
     file: vma.isShared ? (vma.file as ShmemFile | null) : null,
@@ -143,7 +143,7 @@ function pmdInTheWay(mm: Mm, addr: number): boolean {
 function newCachePage(f: FillStep, file: ShmemFile, addr: number): number {
   const pgoff = f.vma.pgoffOf(addr);
   if (file.pages.has(pgoff)) throw new Errno('EEXIST', 'page cached');
-  const pfn = file.page(f.mm.frames, pgoff, true);
+  const pfn = file.page(f.mm.frames, pgoff);
   f.mm.frames.get(pfn);
   return pfn;
 }
@@ -177,7 +177,7 @@ function copyStep(f: FillStep, a: number, src: number): number {
   if (pmdInTheWay(mm, a) || !fillable(mm.pt.pte(a))) throw new Errno('EEXIST', 'mapped');
   // copy_from_user of the source: a page-aligned source is copied frame to frame
   const srcPfn = src % PAGE_SIZE === 0 ? resolvePage(mm, src, access('kernel', false)) : 0;
-  if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src, buf, 0, PAGE_SIZE, true).done < PAGE_SIZE)) throw new Errno('EFAULT', 'source');
+  if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src, buf, 0, PAGE_SIZE, 'kernel').done < PAGE_SIZE)) throw new Errno('EFAULT', 'source');
   const pfn = f.file ? newCachePage(f, f.file, a) : mm.frames.alloc(FRAME_ANON);
   if (srcPfn === ZERO_PFN) mm.frames.clear(pfn);
   else if (srcPfn > 0) mm.frames.copy(pfn, srcPfn);

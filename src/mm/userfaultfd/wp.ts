@@ -1,7 +1,7 @@
 // UFFDIO_WRITEPROTECT (mm/userfaultfd.c: mwriteprotect_range) and UFFDIO_WAKE. Protection is a
 // bit in each PTE; an unpopulated PTE is protected by a marker where the memory is shmem or the
 // context asked for UFFD_FEATURE_WP_UNPOPULATED.
-import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from '../page-table.js';
+import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP, pteIndex } from '../page-table.js';
 import { Errno, PAGE_SIZE } from '../uapi.js';
 import { VM_UFFD_WP } from '../vma.js';
 import type { UffdContext } from './context.js';
@@ -32,7 +32,7 @@ export function uffdWriteprotect(ctx: UffdContext, start: number, len: number, m
       if (pe && pe.huge !== 0) continue;
       const pte = mm.pt.pte(a);
       if (pte > 0) {
-        const i = Math.floor(a / PAGE_SIZE) & 511;
+        const i = pteIndex(a);
         pe!.pteFlags![i] = on ? pe!.pteFlags![i] | PTEF_UFFD_WP : pe!.pteFlags![i] & ~PTEF_UFFD_WP;
       } else if (pte === PTE_NONE && markers) {
         mm.pt.setPte(a, PTE_WP_MARKER);
