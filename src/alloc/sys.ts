@@ -46,16 +46,24 @@ export interface SmapsVma {
 /** Parse /proc/self/smaps, as a library finds out what its address space looks like. */
 export function readSmaps(sys: Sys): SmapsVma[] {
   const out: SmapsVma[] = [];
-  for (const line of sys.readProc('/proc/self/smaps').split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) [0-9a-f]+ \S+ (\d+)\s*(.*)$/.exec(line);
-    if (head) {
-      out.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], inode: Number(head[4]), name: head[5], flags: new Set(), rssKb: 0 });
-      continue;
+  const text = sys.readProc('/proc/self/smaps');
+  // line by line without splitting: only the lines wanted become strings (a split of a large
+  // smaps made a string of every line, and the collector most of the time of a defragmentation)
+  let v: SmapsVma | undefined;
+  for (let at = 0; at < text.length; ) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    const c = text.charCodeAt(at);
+    // a VMA's header starts with its address in lowercase hex; the fields under it, with a capital
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) {
+      const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) [0-9a-f]+ \S+ (\d+)\s*(.*)$/.exec(text.slice(at, nl));
+      if (head) out.push((v = { start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], inode: Number(head[4]), name: head[5], flags: new Set(), rssKb: 0 }));
+    } else if (v && text.startsWith('VmFlags:', at)) {
+      for (const f of text.slice(at + 8, nl).trim().split(/\s+/)) v.flags.add(f);
+    } else if (v && text.startsWith('Rss:', at)) {
+      v.rssKb = parseInt(text.slice(at + 4, nl), 10);
     }
-    const v = out[out.length - 1];
-    if (!v) continue;
-    if (line.startsWith('VmFlags:')) for (const f of line.slice(8).trim().split(/\s+/)) v.flags.add(f);
-    else if (line.startsWith('Rss:')) v.rssKb = parseInt(line.slice(4), 10);
+    at = nl + 1;
   }
   return out;
 }

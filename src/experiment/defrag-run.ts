@@ -48,7 +48,8 @@ function pageHashes(proc: Process, start: number, end: number): Uint32Array {
   const out = new Uint32Array(((end - start) / PAGE_SIZE) * 2);
   let k = 0;
   for (let at = start; at < end; at += CHUNK) {
-    const bytes = proc.read(at, Math.min(CHUNK, end - at));
+    const n = Math.min(CHUNK, end - at);
+    const bytes = proc.loadInto(at, n === CHUNK ? chunk : new Uint8Array(n));
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     for (let w = 0; w < words.length; w += PAGE_SIZE / 4) {
       let fnv = 0x811c9dc5;
@@ -64,6 +65,8 @@ function pageHashes(proc: Process, start: number, end: number): Uint32Array {
   return out;
 }
 const CHUNK = 1 << 20;
+/** The one buffer pages are read into for hashing (a fresh MiB per read kept the collector busy). */
+const chunk = new Uint8Array(CHUNK);
 
 export function defragProcess(proc: Process, absorbGuards = false): { bytesVerified: number; rangesMerged: number; vmasMerged: number } {
   let bytesVerified = 0;

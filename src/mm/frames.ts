@@ -160,8 +160,11 @@ export class FrameTable {
     return true;
   }
 
-  /** The slab holding the frame's bytes, materialising them; bytes start at slabOffset(pfn). */
-  private slabFor(pfn: number): Uint8Array {
+  /**
+   * The slab holding the frame's bytes, materialising them; bytes start at slabOffset(pfn).
+   * `whole`: the caller is about to store the whole page, so old bytes need not be wiped first.
+   */
+  private slabFor(pfn: number, whole = false): Uint8Array {
     const s = pfn >> SLAB_SHIFT;
     if (!(this.fflags[pfn] & FRAME_DATA)) {
       this.fflags[pfn] |= FRAME_DATA;
@@ -179,7 +182,7 @@ export class FrameTable {
         }
       }
       // a frame's old bytes are wiped when it next gets data, as clear_page runs at allocation
-      slab.fill(0, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
+      if (!whole) slab.fill(0, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
       this.slabUse[s]++;
     }
     return this.slabs[s]!;
@@ -226,7 +229,7 @@ export class FrameTable {
       if (!this.keepBytes) return this.markData(pfn, off, n, zero);
       if (zero) return;
     }
-    const slab = this.slabFor(pfn);
+    const slab = this.slabFor(pfn, n === PAGE_SIZE);
     const at = FrameTable.offset(pfn) + off;
     if (n <= 16) for (let i = 0; i < n; i++) slab[at + i] = src[srcOff + i];
     else slab.set(src.subarray(srcOff, srcOff + n), at);
@@ -236,7 +239,7 @@ export class FrameTable {
   fill(pfn: number, off: number, n: number, byte: number): void {
     if (!this.keepBytes) return this.markData(pfn, off, n, byte === 0);
     if (byte === 0 && !(this.fflags[pfn] & FRAME_DATA)) return;
-    const slab = this.slabFor(pfn);
+    const slab = this.slabFor(pfn, n === PAGE_SIZE);
     const at = FrameTable.offset(pfn) + off;
     if (n === 1) slab[at] = byte;
     else slab.fill(byte, at, at + n);
@@ -261,7 +264,7 @@ export class FrameTable {
       this.clear(dst);
       return;
     }
-    const d = this.slabFor(dst);
+    const d = this.slabFor(dst, true);
     const s = this.slabs[src >> SLAB_SHIFT]!;
     const at = FrameTable.offset(src);
     d.set(s.subarray(at, at + PAGE_SIZE), FrameTable.offset(dst));

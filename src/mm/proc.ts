@@ -113,9 +113,9 @@ export function mapsLine(mm: Mm, vma: Vma): string {
 }
 
 export function procMaps(mm: Mm): string {
-  let out = '';
-  for (const v of mm.vmas) out += mapsLine(mm, v) + '\n';
-  return out;
+  const out: string[] = [];
+  for (const v of mm.vmas) out.push(mapsLine(mm, v), '\n');
+  return out.join('');
 }
 
 const kb = (label: string, bytes: number) => label.padEnd(16, ' ') + String(Math.floor(bytes / 1024)).padStart(8, ' ') + ' kB\n';
@@ -151,17 +151,20 @@ export function vmFlagsString(vma: Vma): string {
 }
 
 export function procSmaps(mm: Mm): string {
-  let out = '';
+  // joined once at the end: a string grown by += is a rope that every later search walks
+  const out: string[] = [];
   for (const v of mm.vmas) {
     const s = vmaStats(mm, v);
-    out += mapsLine(mm, v) + '\n';
     const pageSize = v.flags & VM_HUGETLB ? 2 * 1024 * 1024 : PAGE_SIZE;
-    out += kb('Size:', v.end - v.start) + kb('KernelPageSize:', pageSize) + kb('MMUPageSize:', pageSize);
-    out += showSmap(s, 'vma');
-    out += `THPeligible:    ${String(thpAllowed(mm, v, 'smaps') && vmaHasHugeBlock(v) ? 1 : 0).padStart(8, ' ')}\n`;
-    out += vmFlagsString(v);
+    out.push(
+      mapsLine(mm, v) + '\n',
+      kb('Size:', v.end - v.start) + kb('KernelPageSize:', pageSize) + kb('MMUPageSize:', pageSize),
+      showSmap(s, 'vma'),
+      `THPeligible:    ${String(thpAllowed(mm, v, 'smaps') && vmaHasHugeBlock(v) ? 1 : 0).padStart(8, ' ')}\n`,
+      vmFlagsString(v),
+    );
   }
-  return out;
+  return out.join('');
 }
 
 export function procSmapsRollup(mm: Mm): string {
@@ -184,14 +187,9 @@ export function procVmstat(mm: Mm): string {
   const lines = [
     `nr_anon_pages ${mm.rssAnon}`,
     `nr_shmem ${mm.rssShmem}`,
-    `nr_anon_transparent_hugepages ${countHugePmds(mm)}`,
+    `nr_anon_transparent_hugepages ${mm.anonHugePmds}`,
     ...VMSTAT_EVENTS.map((e) => `${e} ${k.vmstat[e]}`),
   ];
   return lines.join('\n') + '\n';
 }
 
-function countHugePmds(mm: Mm): number {
-  let n = 0;
-  for (const e of mm.pt.pmds.values()) if (e.huge > 0 && !e.hugetlb) n++;
-  return n;
-}

@@ -402,7 +402,12 @@ export class Process {
 
   /** Load len bytes; throws SignalError where the access faults. */
   read(addr: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
+    return this.loadInto(addr, new Uint8Array(len));
+  }
+
+  /** Load out.length bytes into out (a buffer the caller reuses); throws SignalError where the access faults. */
+  loadInto(addr: number, out: Uint8Array): Uint8Array {
+    const len = out.length;
     let done = 0;
     for (let tries = 0; done < len; tries++) {
       const r = readUser(this.mm, addr + done, out, done, len - done, 'user');
