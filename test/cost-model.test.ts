@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { deriveCosts, deriveThreadCosts } from '../src/experiment/calibrate.js';
 import { DEFAULT_COSTS, kernelWork, kernelWorkNs } from '../src/experiment/cost-model.js';
 import { Process } from '../src/mm/process.js';
-import { O_CLOEXEC, O_NONBLOCK, UFFD_FEATURE_SIGBUS, UFFDIO_REGISTER_MODE_MISSING } from '../src/mm/userfaultfd/uapi.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
+import { O_CLOEXEC, O_NONBLOCK, UFFD_FEATURE_MOVE, UFFD_FEATURE_SIGBUS, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, UFFDIO_REGISTER_MODE_MISSING } from '../src/mm/userfaultfd/uapi.js';
+import { MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -51,6 +51,28 @@ describe('kernel work counts', () => {
     expect(kernelWorkNs(w)).toBe(476 + 236 + 803);
     // UFFDIO_MOVE of one page, 1203 measured: the call and the page's flush
     expect(kernelWorkNs({ ...w, syscalls: { UFFDIO_MOVE: 1, 'UFFDIO_MOVE:pages': 1 }, pagesZapped: 0 })).toBe(1203);
+  });
+
+  it('UFFDIO_MOVE flushes once per batch of present pages, a batch ending at a PMD boundary or a hole (move_present_ptes)', () => {
+    const p = new Process();
+    p.mmap(BLOCK, 4 * PMD_SIZE, RW, ANON | MAP_FIXED);
+    const fd = p.userfaultfd(O_CLOEXEC | O_NONBLOCK);
+    p.uffdApi(fd, UFFD_FEATURE_SIGBUS | UFFD_FEATURE_MOVE);
+    p.uffdRegister(fd, BLOCK, 4 * PMD_SIZE, UFFDIO_REGISTER_MODE_MISSING);
+    const src = p.mmap(BLOCK + 8 * PMD_SIZE, 2 * PMD_SIZE, RW, ANON | MAP_FIXED);
+    p.madvise(src, 2 * PMD_SIZE, MADV_NOHUGEPAGE);
+    for (let a = src; a < src + 2 * PMD_SIZE; a += PAGE_SIZE) if (a !== src + 100 * PAGE_SIZE) p.fill(a, 1, 5);
+    const flushes = () => p.mm.tlb.flushes;
+    let before = flushes();
+    p.uffdMove(fd, BLOCK, src, 64 * PAGE_SIZE); // one batch
+    expect(flushes() - before).toBe(1);
+    before = flushes();
+    p.uffdMove(fd, BLOCK + 64 * PAGE_SIZE, src + 64 * PAGE_SIZE, 80 * PAGE_SIZE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES); // a hole at page 100
+    expect(flushes() - before).toBe(2);
+    before = flushes();
+    p.uffdMove(fd, BLOCK + 2 * PMD_SIZE, src + PMD_SIZE - 8 * PAGE_SIZE, 16 * PAGE_SIZE); // across the source's PMD boundary
+    expect(flushes() - before).toBe(2);
+    expect(Array.from(p.read(BLOCK + 2 * PMD_SIZE + 15 * PAGE_SIZE, 1))).toEqual([5]);
   });
 
   it('a page an ioctl filled is touched once without a fault; a zero page first written faults instead', () => {
@@ -103,6 +125,14 @@ describe('deriveCosts', () => {
     expect(price({ syscalls: { UFFDIO_MOVE: 1, 'UFFDIO_MOVE:pages': 1 }, tlbFlushes: 1 })).toBe(5422);
     // the lone page's munmap: the populated munmap's figure and the table freed
     expect(price({ syscalls: { munmap: 1 }, pagesZapped: 1, tlbFlushes: 1, pteTablesFreed: 1 }) - price({ syscalls: { munmap: 1 }, pagesZapped: 1, tlbFlushes: 1 })).toBe(30322 - 7184);
+  });
+
+  it('takes the moved page and the flush apart from a one-page and a 512-page UFFDIO_MOVE (one flush per batch)', () => {
+    const c = structuredClone(DEFAULT_COSTS);
+    deriveCosts(c, { ...figures, 'uffd-move-512x4k': 51 });
+    const move = (pages: number) => c.syscallNs.UFFDIO_MOVE + pages * c.syscallNs['UFFDIO_MOVE:pages'] + c.work.tlbFlushNs;
+    expect(move(1)).toBeCloseTo(5422, 6);
+    expect(move(512)).toBeCloseTo(51 * 512, 6);
   });
 
   it('leaves what a missing figure would give as it was', () => {

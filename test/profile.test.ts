@@ -142,10 +142,23 @@ describe('profile files', () => {
     const settings = fc.dictionary(fc.oneof(fc.constantFrom(...settingKeys), fc.string()), value);
     const profile = fc.record(
       {
-        format: fc.oneof(fc.constant(PROFILE_FORMAT), fc.string()),
+        format: fc.oneof(fc.constant(PROFILE_FORMAT), fc.constant('uffd-malloc-profile/1'), fc.string()),
         name: fc.oneof(fc.string(), fc.integer()),
         kernel: fc.oneof(fc.record({ release: fc.oneof(fc.string(), fc.integer()), settings }, { requiredKeys: [] }), fc.anything()),
-        costs: fc.oneof(fc.record({ faultNs: fc.dictionary(fc.string(), value), userCallNs: value }, { requiredKeys: [] }), fc.anything()),
+        costs: fc.oneof(
+          fc.record(
+            {
+              faultNs: fc.dictionary(fc.string(), value),
+              userCallNs: value,
+              work: fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom('zapPageNs', 'tlbFlushNs', 'pteAllocNs', 'firstTouchNs'), fc.string()), value), fc.anything()),
+              // format 1's thread costs, which format 2 moved
+              thread: fc.oneof(fc.dictionary(fc.constantFrom('madviseEmptyNs', 'zapPageNs', 'lockBounceNs', 'warpNs'), value), fc.anything()),
+              syscallNs: fc.oneof(fc.dictionary(fc.constantFrom('madvise', 'mmap'), value), fc.anything()),
+            },
+            { requiredKeys: [] },
+          ),
+          fc.anything(),
+        ),
       },
       { requiredKeys: [] },
     );

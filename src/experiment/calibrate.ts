@@ -198,6 +198,7 @@ const BENCHES = [
   'uffd-copy-4k',
   'uffd-copy-touch-4k',
   'uffd-move-4k',
+  'uffd-move-512x4k',
   'sigbus-roundtrip',
 ];
 
@@ -215,12 +216,16 @@ export function deriveCosts(c: Profile['costs'], m: Record<string, number>): voi
   if (has('dontneed-empty-4k')) sys.madvise = m['dontneed-empty-4k'];
   // DONTNEED of 512 pages and of one: the same call and flush, 511 more pages zapped
   if (has('dontneed-2m', 'dontneed-4k')) c.work.zapPageNs = Math.max(0, (m['dontneed-2m'] - m['dontneed-4k']) / 511);
+  // UFFDIO_MOVE of one page is the call, the page and a flush; of 512 in one ioctl the call, 512
+  // pages and one flush (move_present_ptes batches them): the page's part comes out of the two
+  let movePage = 0;
+  if (has('uffd-move-4k', 'uffd-move-512x4k')) movePage = Math.max(0, (512 * m['uffd-move-512x4k'] - m['uffd-move-4k']) / 511);
   // the flush: what a populated page's DONTNEED adds beyond the empty call and the zap, or what
-  // a one-page UFFDIO_MOVE adds to the call, whichever is less (the first also frees a page
-  // outside a batch, which the model does not price apart)
+  // a one-page UFFDIO_MOVE adds to the call and the page, whichever is less (the first also frees
+  // a page outside a batch, which the model does not price apart)
   const flushes: number[] = [];
   if (has('dontneed-4k', 'dontneed-empty-4k')) flushes.push(m['dontneed-4k'] - m['dontneed-empty-4k'] - c.work.zapPageNs);
-  if (has('uffd-move-4k')) flushes.push(m['uffd-move-4k'] - sys.UFFDIO_MOVE);
+  if (has('uffd-move-4k')) flushes.push(m['uffd-move-4k'] - sys.UFFDIO_MOVE - movePage);
   if (flushes.length) c.work.tlbFlushNs = Math.max(0, Math.min(...flushes));
   // the write fault on a zero page ends with the flush of the old entry (do_wp_page)
   if (has('cow-zero-4k')) c.faultNs.cow = Math.max(0, m['cow-zero-4k'] - c.work.tlbFlushNs);
@@ -234,7 +239,8 @@ export function deriveCosts(c: Profile['costs'], m: Record<string, number>): voi
   if (has('uffd-copy-touch-4k')) c.work.firstTouchNs = m['uffd-copy-touch-4k'];
   perPage('UFFDIO_ZEROPAGE', 'uffd-zeropage-4k');
   perPage('UFFDIO_COPY', 'uffd-copy-4k');
-  perPage('UFFDIO_MOVE', 'uffd-move-4k', c.work.tlbFlushNs); // each moved page is flushed
+  if (has('uffd-move-4k', 'uffd-move-512x4k')) sys['UFFDIO_MOVE:pages'] = movePage;
+  else perPage('UFFDIO_MOVE', 'uffd-move-4k', c.work.tlbFlushNs); // a one-page move ends with its flush
   if (has('sigbus-roundtrip')) c.faultNs.userfault = c.faultNs.sigsegv = c.faultNs.sigbus = m['sigbus-roundtrip'];
 }
 

@@ -22,8 +22,8 @@ export const SYSCALL_NS: Record<string, number> = {
   UFFDIO_COPY: 400,
   'UFFDIO_COPY:pages': 1315,
   UFFDIO_MOVE: 400,
-  // 1203 for one page is the call (400) and the page's own TLB flush (803, WorkCosts): a move is
-  // a flush per page and little else
+  // 1203 for one page is the call (400) and its TLB flush (803, WorkCosts); a longer move
+  // flushes once per batch of present pages (move_present_ptes, Linux 6.18)
   'UFFDIO_MOVE:pages': 0,
   UFFDIO_REGISTER: 1600,
   UFFDIO_API: 500,

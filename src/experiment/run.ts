@@ -7,7 +7,7 @@ import { Process } from '../mm/process.js';
 import { PAGE_SIZE, PMD_SIZE } from '../mm/uapi.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
-import { type Costs, DEFAULT_COSTS, kernelWork, simulatedNs } from './cost-model.js';
+import { type Costs, DEFAULT_COSTS, kernelWork, type KernelWork, simulatedNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { type LockWaitNs, Timeline } from './timeline.js';
 import { dealtThread, ShapeCounter, type WorkloadShape } from '../workloads/shape.js';
@@ -89,8 +89,8 @@ export interface RunOptions {
   onEnd?: (proc: Process) => void;
 }
 
-/** The end-of-run metrics of a process, as they stand now. */
-export interface Snapshot {
+/** The end-of-run metrics of a process, as they stand now, with the kernel's work counted (KernelWork). */
+export interface Snapshot extends KernelWork {
   vmaFinal: number;
   mmapLockWrite: number;
   mmapLockRead: number;
@@ -99,24 +99,14 @@ export interface Snapshot {
   thpCoverage: number;
   /** Kernel memory for the page tables (PTE, PMD and PUD pages). */
   pageTableBytes: number;
-  /** The kernel's work priced by the profile's costs (the counts below), without user time or threads. */
+  /** The kernel's work (the counts) priced by the profile's costs, without user time or threads. */
   kernelNs: number;
-  syscalls: Record<string, number>;
-  faults: Record<string, number>;
-  /** Present pages unmapped, TLB flushes, PTE tables allocated and freed, first touches of PTEs installed outside a fault. */
-  pagesZapped: number;
-  tlbFlushes: number;
-  pteTablesAllocated: number;
-  pteTablesFreed: number;
-  firstTouches: number;
 }
 
 export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot {
   const rss = proc.mm.rss * PAGE_SIZE;
   const huge = thpBytes(proc);
   const work = kernelWork(proc.mm);
-  const syscalls = { ...work.syscalls };
-  const faults = { ...work.faults };
   return {
     vmaFinal: proc.mm.mapCount,
     mmapLockWrite: proc.mm.lock.total.write,
@@ -126,13 +116,10 @@ export function snapshot(proc: Process, costs: Costs = DEFAULT_COSTS): Snapshot 
     thpCoverage: rss ? huge / rss : 0,
     pageTableBytes: proc.mm.pt.bytes(),
     kernelNs: simulatedNs(work, costs),
-    syscalls,
-    faults,
-    pagesZapped: work.pagesZapped,
-    tlbFlushes: work.tlbFlushes,
-    pteTablesAllocated: work.pteTablesAllocated,
-    pteTablesFreed: work.pteTablesFreed,
-    firstTouches: work.firstTouches,
+    ...work,
+    // the mm's own records go on counting: the snapshot keeps copies
+    syscalls: { ...work.syscalls },
+    faults: { ...work.faults },
   };
 }
 

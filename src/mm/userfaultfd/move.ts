@@ -104,6 +104,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
         err = 'ENOENT';
         break;
       }
+      mm.tlb.finish(); // a hole ends the batch
       done += PAGE_SIZE;
       continue;
     }
@@ -121,9 +122,12 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
     mm.pt.clearPte(s);
     mm.pt.setPte(d, v, PTEF_UNTOUCHED);
     mm.tlb.gather(1);
-    mm.tlb.finish(); // move_present_pte's ptep_clear_flush: each page is flushed as it moves
     done += PAGE_SIZE;
+    // move_present_ptes (6.18) flushes a batch of present pages once, a batch ending at either
+    // side's PMD boundary; a zero page moves alone (move_zeropage_pte)
+    if (v === ZERO_PFN || (s + PAGE_SIZE) % PMD_SIZE === 0 || (d + PAGE_SIZE) % PMD_SIZE === 0) mm.tlb.finish();
   }
+  mm.tlb.finish();
   if (done === len) return done;
   if (done > 0) throw new UffdError('EAGAIN', done, 'stopped part way');
   throw fail(err ?? 'EAGAIN', 'nothing moved');
