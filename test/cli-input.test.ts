@@ -30,6 +30,8 @@ describe.skipIf(!existsSync(cli))('CLI input', () => {
       [['bench', '--out', '/nonexistent/d/x.json', '--shard', '1/2'], 'cannot write /nonexistent/d/x.json'],
       [['merge', '/nonexistent'], 'no such directory: /nonexistent'],
       [['replay', '/nonexistent.trace'], 'no such trace file: /nonexistent.trace'],
+      [['verify', 'x.trace', '--timing-runs', '0'], '--timing-runs takes a whole number from 1 to 20'],
+      [['verify', 'x.trace', '--timing-runs', 'abc'], '--timing-runs takes a whole number from 1 to 20'],
     ];
     for (const [args, msg] of cases) {
       const r = run(args);
@@ -51,7 +53,7 @@ describe.skipIf(!existsSync(cli))('CLI input', () => {
   });
 
   it('fuzz: random argument vectors end in a result or a clear error with exit 2', () => {
-    const word = fc.constantFrom('bench', 'maps', 'threads', 'replay', '--events', '--seed', '--cpus', '--threads', '--json', '--csv', '--allocator', 'uffd', '-1', '0', '1e3', '99999999999', 'abc', '--bogus', '-h', '--uffd-heap-gb', '--shard', '3/2', '--profile', '--keep-bytes', '--strict', '--real', 'glibc', 'merge', 'verify', '/nonexistent');
+    const word = fc.constantFrom('bench', 'maps', 'threads', 'replay', '--events', '--seed', '--cpus', '--threads', '--json', '--csv', '--allocator', 'uffd', '-1', '0', '1e3', '99999999999', 'abc', '--bogus', '-h', '--uffd-heap-gb', '--shard', '3/2', '--profile', '--keep-bytes', '--strict', '--real', 'glibc', 'merge', 'verify', '--timing-runs', '/nonexistent');
     fc.assert(
       fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (argv) => {
         const r = run([...argv, '--events', '500']);

@@ -25,7 +25,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => number | Promise<numbe
   threads: { run: threadsCommand, help: '[--workload W|--trace FILE] [--allocator A]... [--threads 1,2,...] [--profile P] [--shard I/N --out DIR]: the 1-64 thread experiment' },
   contention: { run: contentionCommand, help: '[--mode M]... [--json] [--real] [--profile P]: the two-thread experiment of contention.md, simulated beside Linux 6.18' },
   script: { run: scriptCommand, help: 'script FILE [--profile P]: run a kernel-oracle scenario on the simulator' },
-  verify: { run: verifyCommand, help: 'verify TRACE --allocator A [--profile P] [--every N] [--json]: the run on the simulator and, in lockstep, on the live kernel, compared' },
+  verify: { run: verifyCommand, help: 'verify TRACE --allocator A [--profile P] [--every N] [--timing-runs N] [--json]: the run on the simulator and, in lockstep, on the live kernel, compared' },
   record: { run: recordCommand, help: '[--out FILE] [--name N] [--mtrace] -- COMMAND [ARGS...]: trace a program\'s malloc calls (a preloaded tracer) into a malloc-trace v1 file' },
   merge: { run: mergeCommand, help: 'merge DIR... [--json|--csv] [--report FILE]: the shard files of a sweep (--shard I/N --out DIR) as one table, JSON or report' },
   calibrate: { run: calibrateCommand, help: '[--out FILE] [--quick] [--name N]: a profile (kernel settings and costs) for this machine, probed with the recorder' },

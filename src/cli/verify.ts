@@ -1,5 +1,6 @@
-// `uffd-malloc verify TRACE --allocator A [--profile P] [--every N] [--json]`: the allocator's run
-// on the simulator, and every kernel operation and memory write of it on the live kernel, compared.
+// `uffd-malloc verify TRACE --allocator A [--profile P] [--every N] [--timing-runs N] [--json]`:
+// the allocator's run on the simulator, and every kernel operation and memory write of it on the
+// live kernel, compared.
 import { Unverifiable, verify } from '../experiment/verify.js';
 import { PROFILE_ENV } from '../experiment/profile.js';
 import { readTrace } from '../workloads/trace.js';
@@ -7,17 +8,18 @@ import { intOption, parseArgs, profileOption, UsageError } from './args.js';
 import { allocatorsFrom } from './bench.js';
 
 export function verifyCommand(argv: string[]): number {
-  const args = parseArgs(argv, ['allocator', 'profile', 'every'], ['json'], 1);
+  const args = parseArgs(argv, ['allocator', 'profile', 'every', 'timing-runs'], ['json'], 1);
   // without --profile (or UFFD_MALLOC_PROFILE) verify probes the kernel it compares against
   const profile = args.values.has('profile') || process.env[PROFILE_ENV] ? profileOption(args) : undefined;
-  if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc verify TRACE --allocator A [--profile P] [--every N] [--json]');
+  if (args.positional.length !== 1) throw new UsageError('usage: uffd-malloc verify TRACE --allocator A [--profile P] [--every N] [--timing-runs N] [--json]');
   const allocators = allocatorsFrom(args.values.get('allocator') ?? ['uffd']);
   if (allocators.length !== 1) throw new UsageError('verify takes one --allocator');
   const every = intOption(args, 'every', 100_000, 1, 100_000_000);
+  const timingRuns = intOption(args, 'timing-runs', 3, 1, 20);
   const w = readTrace(args.positional[0]);
   let r;
   try {
-    r = verify(w, { allocator: allocators[0], profile, every });
+    r = verify(w, { allocator: allocators[0], profile, every, timingRuns });
   } catch (e) {
     if (e instanceof Unverifiable) {
       process.stderr.write(`uffd-malloc verify: ${allocators[0]} cannot be verified on a real kernel: ${e.message}\n`);

@@ -40,13 +40,19 @@ export function parseNumber(s: string | undefined): number {
 export function parseScenario(source: string): ScenarioLine[] {
   const out: ScenarioLine[] = [];
   for (const raw of source.split('\n')) {
-    const hash = raw.indexOf('#');
-    const text = (hash >= 0 ? raw.slice(0, hash) : raw).replace(/\r$/, '').replace(/[ \t]+$/, '');
-    const tokens = text.split(/[ \t]+/).filter((t) => t.length > 0);
-    if (tokens.length === 0) continue;
-    out.push({ index: out.length + 1, text, op: tokens[0], args: tokens.slice(1) });
+    const line = parseScenarioLine(raw, out.length + 1);
+    if (line) out.push(line);
   }
   return out;
+}
+
+/** One line of a scenario as the index-th operation; null for a blank or comment-only line. */
+export function parseScenarioLine(raw: string, index: number): ScenarioLine | null {
+  const hash = raw.indexOf('#');
+  const text = (hash >= 0 ? raw.slice(0, hash) : raw).replace(/\r$/, '').replace(/[ \t]+$/, '');
+  const tokens = text.split(/[ \t]+/).filter((t) => t.length > 0);
+  if (tokens.length === 0) return null;
+  return { index, text, op: tokens[0], args: tokens.slice(1) };
 }
 
 export function hasWord(args: string[], w: string): boolean {
