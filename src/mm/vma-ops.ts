@@ -1,4 +1,4 @@
-// VMA operations, as mm/vma.c has them: insert and remove, split (split_vma / __split_vma), and
+// VMA operations, as mm/vma.c has them: insert and remove, split (__split_vma), and
 // the two merges — a new range placed beside its neighbours (vma_merge_new_range) and a range of
 // an existing VMA whose attributes change (vma_modify). Both ask the same question of the
 // neighbours, written once in mergeCase; the rules for when two VMAs may be one are vma.ts's.
@@ -26,17 +26,7 @@ function removeMerged(mm: Mm, v: Vma): void {
   dbg('merged away %s', v);
 }
 
-/** split_vma: refuse with ENOMEM at vm.max_map_count, then __split_vma. */
 export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
-  if (mm.mapCount >= mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');
-  return splitVmaPrechecked(mm, v, addr);
-}
-
-/**
- * __split_vma: split v at addr, returning the upper part. Callers that checked max_map_count for
- * the whole operation beforehand (munmap's vms_gather_munmap_vmas, mremap) call it directly.
- */
-export function splitVmaPrechecked(mm: Mm, v: Vma, addr: number): Vma {
   // hugetlb_vm_op_split: a hugetlbfs VMA splits only at huge page boundaries
   if (v.flags & VM_HUGETLB && addr % PMD_SIZE) throw new Errno('EINVAL', 'unaligned split of a hugetlb VMA');
   splitHugeAt(mm, addr);
@@ -137,8 +127,8 @@ export function modifyRange(mm: Mm, vma: Vma, start: number, end: number, change
   }
   checkSplits(mm, (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0));
   let mid = vma;
-  if (start > vma.start) mid = splitVmaPrechecked(mm, vma, start);
-  if (end < mid.end) splitVmaPrechecked(mm, mid, end);
+  if (start > vma.start) mid = splitVma(mm, vma, start);
+  if (end < mid.end) splitVma(mm, mid, end);
   mid.flags = p.flags;
   mid.uffd = p.uffd;
   mm.vmas.onChange?.(mid.start, mid.end);

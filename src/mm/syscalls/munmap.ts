@@ -3,7 +3,7 @@ import type { Mm } from '../mm.js';
 import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
-import { removeVma, splitVmaPrechecked } from '../vma-ops.js';
+import { removeVma, splitVma } from '../vma-ops.js';
 
 /**
  * Unmap [start, end): split the VMAs at the edges, drop their pages (guard markers too) and
@@ -23,10 +23,10 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
   }
   mm.userfault?.unmap?.(start, end);
   let v: typeof first | null = first;
-  if (v.start < start) v = splitVmaPrechecked(mm, v, start);
+  if (v.start < start) v = splitVma(mm, v, start);
   const doomed = [];
   while (v && v.start < end) {
-    if (v.end > end) splitVmaPrechecked(mm, v, end);
+    if (v.end > end) splitVma(mm, v, end);
     doomed.push(v);
     v = v.next;
   }
