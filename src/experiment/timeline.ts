@@ -85,12 +85,12 @@ export class Timeline {
   }
 
   /**
-   * Whether the kernel did anything since the last charge: every syscall and fault takes
-   * mmap_lock or a VMA lock, and a first touch is counted; most calls of a malloc do neither.
+   * Whether the kernel did anything since the last charge: a call counted, a fault (every fault
+   * takes mmap_lock or a VMA lock) or a first touch; most calls of a malloc do none of these.
    */
   private activity(): number {
     const l = this.mm.lock.total;
-    return l.write + l.read + l.vma + this.mm.firstTouches;
+    return this.mm.syscallCount + l.write + l.read + l.vma + this.mm.firstTouches;
   }
 
   private lastActivity = -1;

@@ -88,7 +88,11 @@ export class Mm {
 
   countSyscall(name: string, n = 1): void {
     this.syscalls[name] = (this.syscalls[name] ?? 0) + n;
+    this.syscallCount += n;
   }
+
+  /** All of `syscalls` added up (one number to tell whether any call was made). */
+  syscallCount = 0;
 
   // ---- pages ------------------------------------------------------------------------------
 
