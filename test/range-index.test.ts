@@ -10,6 +10,12 @@ const PAGES = 600;
 
 type Op = { add: boolean; v: number; page: number; n: number };
 
+interface Named {
+  name: string;
+  rangeId: number;
+}
+const named = (name: string): Named => ({ name, rangeId: -1 });
+
 describe('RangeIndex', () => {
   it('answers find() as a page-by-page model does, and frees every node once all is cleared', () => {
     const op = fc.record({
@@ -20,8 +26,8 @@ describe('RangeIndex', () => {
     });
     fc.assert(
       fc.property(fc.array(op, { maxLength: 40 }), (ops: Op[]) => {
-        const values = Array.from({ length: 6 }, (_, i) => ({ name: `v${i}` }));
-        const index = new RangeIndex<{ name: string }>();
+        const values = Array.from({ length: 6 }, (_, i) => named(`v${i}`));
+        const index = new RangeIndex<Named>();
         const model: (number | undefined)[] = new Array(PAGES).fill(undefined);
         for (const { add, v, page, n } of ops) {
           const end = Math.min(PAGES, page + n);
@@ -45,15 +51,16 @@ describe('RangeIndex', () => {
   });
 
   it('holds a TiB range in a few nodes and splits it exactly', () => {
-    const index = new RangeIndex<string>();
+    const index = new RangeIndex<Named>();
+    const [big, hole] = ['big', 'hole'].map(named);
     const start = 0x7f0000000000 - 2 ** 40;
-    index.add('big', start, start + 2 ** 40);
+    index.add(big, start, start + 2 ** 40);
     expect(index.nodeCount).toBeLessThan(8);
-    index.clear('big', start + 2 ** 39, start + 2 ** 39 + P);
-    index.add('hole', start + 2 ** 39, start + 2 ** 39 + P);
-    expect(index.find(start + 2 ** 39 - 1)).toBe('big');
-    expect(index.find(start + 2 ** 39)).toBe('hole');
-    expect(index.find(start + 2 ** 39 + P)).toBe('big');
+    index.clear(big, start + 2 ** 39, start + 2 ** 39 + P);
+    index.add(hole, start + 2 ** 39, start + 2 ** 39 + P);
+    expect(index.find(start + 2 ** 39 - 1)).toBe(big);
+    expect(index.find(start + 2 ** 39)).toBe(hole);
+    expect(index.find(start + 2 ** 39 + P)).toBe(big);
     expect(index.find(start + 2 ** 40)).toBeUndefined();
     expect(index.find(2 ** 64)).toBeUndefined();
     expect(index.nodeCount).toBeLessThan(16);
@@ -62,19 +69,20 @@ describe('RangeIndex', () => {
 
 describe('RangeIndex.rename', () => {
   it('hands a range to another value without rewriting it (a split keeps the larger part\'s slots)', () => {
-    const index = new RangeIndex<string>();
+    const index = new RangeIndex<Named>();
+    const [v, hi] = ['v', 'hi'].map(named);
     const start = 2 ** 38;
-    index.add('v', start, start + 1000 * P);
+    index.add(v, start, start + 1000 * P);
     const before = index.nodeCount;
-    index.rename('v', 'hi');
-    index.add('v', start, start + 10 * P); // the lower part gets a new id
-    expect(index.find(start)).toBe('v');
-    expect(index.find(start + 10 * P - 1)).toBe('v');
-    expect(index.find(start + 10 * P)).toBe('hi');
-    expect(index.find(start + 1000 * P - 1)).toBe('hi');
+    index.rename(v, hi);
+    index.add(v, start, start + 10 * P); // the lower part gets a new id
+    expect(index.find(start)).toBe(v);
+    expect(index.find(start + 10 * P - 1)).toBe(v);
+    expect(index.find(start + 10 * P)).toBe(hi);
+    expect(index.find(start + 1000 * P - 1)).toBe(hi);
     expect(index.nodeCount).toBeLessThanOrEqual(before + 2);
-    index.clear('hi', start + 10 * P, start + 1000 * P, true);
-    index.clear('v', start, start + 10 * P, true);
+    index.clear(hi, start + 10 * P, start + 1000 * P, true);
+    index.clear(v, start, start + 10 * P, true);
     expect(index.find(start + 500 * P)).toBeUndefined();
     expect(index.nodeCount).toBe(0);
   });

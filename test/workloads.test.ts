@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../src/workloads/events.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
-import { parseMtrace, parseTrace, readTrace, scanTrace, traceChunks, TraceFormatError } from '../src/workloads/trace.js';
+import { parseMtrace, parseTrace, readTrace, openTrace, scanTrace, traceChunks, TraceFormatError } from '../src/workloads/trace.js';
 
 /** Every free and realloc names a live ID; every allocation a free one. */
 function wellFormed(ev: EventList): boolean {
@@ -103,6 +103,15 @@ describe('trace readers', () => {
       max = Math.max(max, c.length);
     }
     expect([n, max]).toEqual([whole.length, 4096]);
+    // openTrace: kept from the first pass when short enough, decoded again when not; the same events
+    for (const keepEvents of [0, 10_000, 1 << 20]) {
+      const t = await openTrace(f, { keepEvents }, 4096);
+      expect(t.shape).toEqual(shape);
+      const seen: number[] = [];
+      for await (const c of t.chunks) for (let i = 0; i < c.length; i++) seen.push(c.op[i], c.x[i], c.y[i]);
+      expect(seen.length).toBe(whole.length * 3);
+      expect(seen.every((v, j) => v === [whole.op, whole.x, whole.y][j % 3][Math.floor(j / 3)])).toBe(true);
+    }
   });
 
   it('refuses what is not a trace, naming the file and line', async () => {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { EventList } from '../workloads/events.js';
 import { WORKLOADS } from '../workloads/synthetic.js';
-import { readTrace, scanTrace, traceChunks, TraceFormatError } from '../workloads/trace.js';
+import { openTrace, readTrace, TraceFormatError } from '../workloads/trace.js';
 import { runDefrag } from './defrag-run.js';
 import type { Profile } from './profile.js';
 import { runChunks, type RunOptions, type RunResult, runOne } from './run.js';
@@ -47,8 +47,8 @@ export async function runJob(job: Job, opts: RunOptions = {}): Promise<RunResult
   const run =
     spec.kind === 'trace'
       ? async (ro: RunOptions) => {
-          const shape = await scanTrace(spec.path, { strict: job.strict, threads: ro.threads });
-          return runChunks(shape, traceChunks(spec.path, { strict: job.strict }), job.allocator, ro);
+          const { shape, chunks } = await openTrace(spec.path, { strict: job.strict, threads: ro.threads });
+          return runChunks(shape, chunks, job.allocator, ro);
         }
       : async (ro: RunOptions) => runOne(loadWorkload(spec), job.allocator, ro);
   return job.defrag ? runDefrag(run, job.allocator, o) : run(o);

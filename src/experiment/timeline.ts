@@ -98,7 +98,16 @@ export class Timeline {
   /** Charge thread tid for everything the kernel did since the last charge, plus userNs of its own work. */
   charge(tid: number, userNs = 0): void {
     const activity = this.activity();
-    const now = activity === this.lastActivity ? this.last : this.totals();
+    const cpu = tid % this.cpus;
+    if (activity === this.lastActivity) {
+      // the kernel did nothing: the thread only runs its own userNs (no lock, no tax on others)
+      const end = Math.max(this.clock[tid], this.cpuFree[cpu]) + userNs;
+      this.busyNs += userNs;
+      this.clock[tid] = end;
+      this.cpuFree[cpu] = end;
+      return;
+    }
+    const now = this.totals();
     this.lastActivity = activity;
     const d = {
       work: now.work - this.last.work,
@@ -118,7 +127,6 @@ export class Timeline {
     cost += remoteFlushes * c.ipiSendWaitNs;
     this.shootdownNs += remoteFlushes * c.ipiSendWaitNs;
     // when the thread can start: its CPU, then mmap_lock
-    const cpu = tid % this.cpus;
     let start = Math.max(this.clock[tid], this.cpuFree[cpu]);
     // Calls run in the workload's order while the threads' clocks drift apart, so a holder only
     // delays a thread whose time falls inside the span it held the lock.

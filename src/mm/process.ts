@@ -429,6 +429,17 @@ export class Process {
   }
 
   private store(addr: number, src: Uint8Array | null, len: number, byte: number): void {
+    // the common store (a malloc'd object's memset): inside one page that is there to write
+    const off = addr % PAGE_SIZE;
+    if (len > 0 && off + len <= PAGE_SIZE) {
+      const pfn = resolvePage(this.mm, addr, access('user', true));
+      if (pfn > 0) {
+        if (src) this.kernel.frames.write(pfn, off, src, 0, len);
+        else this.kernel.frames.fill(pfn, off, len, byte);
+        this.mm.tlb.finish();
+        return;
+      }
+    }
     let done = 0;
     for (let tries = 0; done < len; tries++) {
       const r = writeUser(this.mm, addr + done, src, done, len - done, byte, 'user');

@@ -15,13 +15,18 @@ const LEVELS = 6; // 36 bits of page number: 2^48 bytes of address space
 import { PAGE_SIZE as PAGE } from './uapi.js';
 const TOP_SPAN = 2 ** (BITS * (LEVELS - 1)); // pages under one root slot
 
-export class RangeIndex<V> {
+/** What the index records: a value that carries its own id slot (no Map lookup on the hot path). */
+export interface Indexed {
+  /** The index's id for this value, -1 while it holds no range (only RangeIndex writes it). */
+  rangeId: number;
+}
+
+export class RangeIndex<V extends Indexed> {
   private slots = new Int32Array(FAN * 16);
   private cap = 16;
   private used = 1; // node 0 is the root; a child number is never 0
   private readonly freeNodes: number[] = [];
   private readonly byId: (V | undefined)[] = [];
-  private readonly ids = new Map<V, number>();
   private readonly freeIds: number[] = [];
 
   /** The value whose range holds addr, or undefined. */
@@ -43,10 +48,9 @@ export class RangeIndex<V> {
 
   /** Record [start, end) as v's (page-aligned; the range must hold nothing else of v's). */
   add(v: V, start: number, end: number): void {
-    let id = this.ids.get(v);
-    if (id === undefined) {
-      id = this.freeIds.pop() ?? this.byId.length;
-      this.ids.set(v, id);
+    let id = v.rangeId;
+    if (id < 0) {
+      id = v.rangeId = this.freeIds.pop() ?? this.byId.length;
       this.byId[id] = v;
     }
     this.assign(start / PAGE, end / PAGE, -(id + 1));
@@ -58,8 +62,8 @@ export class RangeIndex<V> {
    * the boundary before the merged VMA is removed) keeps what it wrote.
    */
   clear(v: V, start: number, end: number, last = false): void {
-    const id = this.ids.get(v);
-    if (id === undefined) return;
+    const id = v.rangeId;
+    if (id < 0) return;
     this.assign(start / PAGE, end / PAGE, 0, -(id + 1));
     if (last) this.forget(v);
   }
@@ -69,18 +73,18 @@ export class RangeIndex<V> {
    * part's slots as they are and writes only the smaller part.
    */
   rename(v: V, w: V): void {
-    const id = this.ids.get(v);
-    if (id === undefined) return;
-    this.ids.delete(v);
-    this.ids.set(w, id);
+    const id = v.rangeId;
+    if (id < 0) return;
+    v.rangeId = -1;
+    w.rangeId = id;
     this.byId[id] = w;
   }
 
   /** Forget v, whose every slot a later add has overwritten (a VMA a neighbour grew over). */
   forget(v: V): void {
-    const id = this.ids.get(v);
-    if (id === undefined) return;
-    this.ids.delete(v);
+    const id = v.rangeId;
+    if (id < 0) return;
+    v.rangeId = -1;
     this.byId[id] = undefined;
     this.freeIds.push(id);
   }

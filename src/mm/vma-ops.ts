@@ -12,18 +12,18 @@ const dbg = createDebug('mm:vma');
 
 export function insertVma(mm: Mm, v: Vma): void {
   mm.vmas.insert(v);
-  dbg('insert %s', v);
+  if (dbg.enabled) dbg('insert %s', v);
 }
 
 export function removeVma(mm: Mm, v: Vma): void {
   mm.vmas.remove(v);
-  dbg('remove %s', v);
+  if (dbg.enabled) dbg('remove %s', v);
 }
 
 /** Remove a VMA a neighbour has just grown over (the merge cases). */
 function removeMerged(mm: Mm, v: Vma): void {
   mm.vmas.removeAbsorbed(v);
-  dbg('merged away %s', v);
+  if (dbg.enabled) dbg('merged away %s', v);
 }
 
 export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
@@ -32,7 +32,7 @@ export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
   splitHugeAt(mm, addr);
   const hi = v.cloneRange(addr, v.end);
   mm.vmas.split(v, hi);
-  dbg('split %s | %s', v, hi);
+  if (dbg.enabled) dbg('split %s | %s', v, hi);
   return hi;
 }
 
@@ -68,18 +68,18 @@ export function mergeNewRange(mm: Mm, start: number, end: number, p: VmaProto): 
       prev!.anonVma ??= next!.anonVma ?? p.anonVma;
       mm.vmas.setEnd(prev!, next!.end);
       removeMerged(mm, next!);
-      dbg('merge new %s', prev);
+      if (dbg.enabled) dbg('merge new %s', prev);
       return prev;
     case 'prev':
       prev!.anonVma ??= p.anonVma;
       mm.vmas.setEnd(prev!, end);
-      dbg('merge new into prev %s', prev);
+      if (dbg.enabled) dbg('merge new into prev %s', prev);
       return prev;
     case 'next':
       next!.anonVma ??= p.anonVma;
       mm.vmas.setStart(next!, start);
       next!.pgoff = p.pgoff;
-      dbg('merge new into next %s', next);
+      if (dbg.enabled) dbg('merge new into next %s', next);
       return next;
     default:
       return null;

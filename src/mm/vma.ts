@@ -106,6 +106,8 @@ export class Vma {
    * as [anon:NAME]; VMAs of different names do not merge. Nothing here sets one yet.
    */
   anonName: string | null = null;
+  /** The VMA tree's range-index id (range-index.ts); -1 outside a tree. */
+  rangeId = -1;
 
   constructor(
     public start: number,

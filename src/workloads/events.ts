@@ -10,10 +10,10 @@ export const OP_FREE = 5; // x = id
 export const OP_THREAD = 6; // x = thread id
 
 export class EventList {
-  op = new Uint8Array(1024);
-  x = new Float64Array(1024);
-  y = new Float64Array(1024);
-  z = new Float64Array(1024);
+  op: Uint8Array;
+  x: Float64Array;
+  y: Float64Array;
+  z: Float64Array;
   length = 0;
   /** The largest object ID used (IDs are dense and reused). */
   maxId = 0;
@@ -23,7 +23,16 @@ export class EventList {
   traceErrors = 0;
   firstTraceError: string | null = null;
 
-  constructor(readonly name: string) {}
+  /** capacity: events to make room for at once (a list grows by doubling past it). */
+  constructor(
+    readonly name: string,
+    capacity = 1024,
+  ) {
+    this.op = new Uint8Array(capacity);
+    this.x = new Float64Array(capacity);
+    this.y = new Float64Array(capacity);
+    this.z = new Float64Array(capacity);
+  }
 
   push(op: number, x: number, y = 0, z = 0): void {
     if (this.length === this.op.length) this.grow();

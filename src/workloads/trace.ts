@@ -87,7 +87,7 @@ export function readTrace(path: string, opts: DecoderOptions = {}): EventList {
 async function* decodeFile(path: string, dec: TraceDecoder, sink: EventSink): AsyncGenerator<void> {
   const lines = new LineSplitter(path, (b, s, e, n) => dec.line(b, s, e, n, sink));
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const input = isGzip(path) ? raw.pipe(createGunzip()) : raw;
+  const input = isGzip(path) ? raw.pipe(createGunzip({ chunkSize: 1 << 18 })) : raw;
   raw.on('error', (e) => input.destroy(e));
   try {
     for await (const chunk of input) {
@@ -116,18 +116,59 @@ export async function scanTrace(path: string, opts: StreamOptions = {}): Promise
   return counter.shape(traceName(path), true, dec.slots, { traceErrors: dec.errors, firstTraceError: dec.firstError });
 }
 
+/**
+ * A trace of at most this many events is decoded once: the first pass keeps its events (25 bytes
+ * each, about 100 MB at the limit) and the replay reads them from memory. A longer one is decoded
+ * again by the second pass, so memory stays bounded whatever the trace's length.
+ */
+export const KEEP_DECODED_EVENTS = 1 << 22;
+
+/**
+ * A trace ready to replay: its shape (the first pass) and its events, a chunk at a time (kept from
+ * the first pass when there were at most keepEvents of them, else decoded again as they are read).
+ */
+export async function openTrace(path: string, opts: StreamOptions & { keepEvents?: number } = {}, chunkEvents = 1 << 16): Promise<{ shape: WorkloadShape; chunks: AsyncIterable<EventList> }> {
+  const keepEvents = opts.keepEvents ?? KEEP_DECODED_EVENTS;
+  const dec = new TraceDecoder(path, opts);
+  const counter = new ShapeCounter(opts.threads);
+  const name = traceName(path);
+  let kept: EventList[] | null = keepEvents > 0 ? [] : null;
+  let keptEvents = 0;
+  let ev = new EventList(name, Math.min(chunkEvents, 1024));
+  const sink: EventSink = {
+    push(op, x, y = 0, z = 0) {
+      counter.push(op, x);
+      if (!kept) return;
+      ev.push(op, x, y, z);
+      if (ev.length < chunkEvents) return;
+      kept.push(ev);
+      keptEvents += ev.length;
+      ev = new EventList(name, chunkEvents);
+      if (keptEvents >= keepEvents) kept = null; // too long to keep: the replay decodes it again
+    },
+  };
+  for await (const _ of decodeFile(path, dec, sink));
+  const shape = counter.shape(name, true, dec.slots, { traceErrors: dec.errors, firstTraceError: dec.firstError });
+  if (kept && ev.length + keptEvents <= keepEvents) {
+    if (ev.length) kept.push(ev);
+    const lists = kept;
+    return { shape, chunks: (async function* () { while (lists.length) yield lists.shift()!; })() };
+  }
+  return { shape, chunks: traceChunks(path, opts, chunkEvents) };
+}
+
 /** The second pass: the trace's events, a chunk at a time, decoded exactly as scanTrace decoded them. */
 export async function* traceChunks(path: string, opts: DecoderOptions = {}, chunkEvents = 1 << 16): AsyncGenerator<EventList> {
   const dec = new TraceDecoder(path, opts);
   const name = traceName(path);
-  let ev = new EventList(name);
+  let ev = new EventList(name, chunkEvents);
   const ready: EventList[] = [];
   const sink: EventSink = {
     push(op, x, y, z) {
       ev.push(op, x, y, z);
       if (ev.length >= chunkEvents) {
         ready.push(ev);
-        ev = new EventList(name);
+        ev = new EventList(name, chunkEvents);
       }
     },
   };
