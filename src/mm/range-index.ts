@@ -91,7 +91,43 @@ export class RangeIndex<V extends Indexed> {
 
   /** Set pages [sp, ep) to code, or only those holding `only` when it is given. */
   private assign(sp: number, ep: number, code: number, only?: number): void {
-    if (ep > sp) this.assignIn(0, 0, TOP_SPAN, sp, ep, code, only);
+    if (ep === sp + 1) this.assignPage(sp, code, only);
+    else if (ep > sp) this.assignIn(0, 0, TOP_SPAN, sp, ep, code, only);
+  }
+
+  /** The nodes and slots a one-page assignment passed through, root first. */
+  private readonly path = new Int32Array(LEVELS);
+
+  /** assign() of the single page pn (most VMA changes of a small-object heap): a walk, no recursion. */
+  private assignPage(pn: number, code: number, only?: number): void {
+    let node = 0;
+    let span = TOP_SPAN;
+    let depth = 0;
+    for (;;) {
+      const at = node * FAN + ((pn / span) & (FAN - 1));
+      const e = this.slots[at];
+      if (e <= 0) {
+        if (e === code || (only !== undefined && e !== only)) return;
+        if (span === 1) {
+          this.slots[at] = code;
+          break;
+        }
+      }
+      // a whole slot above the last level gets a child holding its old value everywhere
+      this.path[depth++] = at;
+      node = e > 0 ? e : this.newNode(e);
+      this.slots[at] = node;
+      span /= FAN;
+    }
+    // fold back every node the write made uniform, from the deepest up
+    while (depth > 0) {
+      const at = this.path[--depth];
+      const child = this.slots[at];
+      const same = this.uniform(child, code);
+      if (same === null) return;
+      this.release(child);
+      this.slots[at] = same;
+    }
   }
 
   /** assign() under node, whose first page is base and whose slots each span `span` pages. */

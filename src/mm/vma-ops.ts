@@ -66,9 +66,8 @@ export function mergeNewRange(mm: Mm, start: number, end: number, p: VmaProto): 
   switch (mergeCase(prev, next, p)) {
     case 'both':
       prev!.anonVma ??= next!.anonVma ?? p.anonVma;
-      mm.vmas.setEnd(prev!, next!.end);
-      removeMerged(mm, next!);
-      if (dbg.enabled) dbg('merge new %s', prev);
+      mm.vmas.mergeNext(prev!, next!);
+      if (dbg.enabled) dbg('merge new %s, %s merged away', prev, next);
       return prev;
     case 'prev':
       prev!.anonVma ??= p.anonVma;

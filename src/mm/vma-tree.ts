@@ -112,6 +112,27 @@ export class VmaTree {
     this.link(hi);
   }
 
+  /**
+   * vma_merge_new_range's "both" case: prev grows to next's end and next goes. The index is
+   * written for the smaller side: prev's old range (and the new range between) under next's
+   * slots, renamed, when next is the larger; else the new range and next's under prev's.
+   */
+  mergeNext(prev: Vma, next: Vma): void {
+    const end = next.end;
+    this.onChange?.(prev.start, end);
+    if (next.end - next.start > prev.end - prev.start) {
+      this.index.forget(prev); // its slots are all written again just below, before any other add
+      this.index.rename(next, prev);
+      this.index.add(prev, prev.start, next.start);
+    } else {
+      this.index.add(prev, prev.end, end);
+      this.index.forget(next);
+    }
+    this.unlink(next);
+    prev.end = end;
+    this.setGap(prev.next ? prev.next.start : TOP, end);
+  }
+
   private unlink(v: Vma): void {
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
