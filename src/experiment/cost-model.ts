@@ -97,20 +97,34 @@ export function kernelWork(mm: Mm): KernelWork {
   };
 }
 
-/** The price of the kernel's work: each syscall or ioctl (and page of one), fault, zapped page, flush and page table. The one place costs are applied to counts. */
+/** The price of the kernel's work: each syscall or ioctl (and page of one), fault, zapped page, flush and page table. The one place costs are applied to counts (in three parts, which the Timeline prices as they change). */
 export function kernelWorkNs(w: KernelWork, costs: Costs = DEFAULT_COSTS): number {
+  return callsNs(w.syscalls, costs) + faultsNs(w.faults, costs) + unitWorkNs(w, costs);
+}
+
+/** The syscalls and ioctls (with their pages) of a count by name. */
+export function callsNs(syscalls: Record<string, number>, costs: Costs): number {
   let ns = 0;
-  for (const k in w.syscalls) ns += (costs.syscallNs[k] ?? 1000) * w.syscalls[k];
-  for (const k in w.faults) ns += (costs.faultNs[k] ?? 1000) * w.faults[k];
+  for (const k in syscalls) ns += callNs(k, costs) * syscalls[k];
+  return ns;
+}
+
+/** One syscall or ioctl (or page of one) by its name. */
+export function callNs(name: string, costs: Costs): number {
+  return costs.syscallNs[name] ?? 1000;
+}
+
+/** The page faults, by kind. */
+export function faultsNs(faults: Record<string, number>, costs: Costs): number {
+  let ns = 0;
+  for (const k in faults) ns += (costs.faultNs[k] ?? 1000) * faults[k];
+  return ns;
+}
+
+/** The work priced per unit whichever call did it: zapped pages, flushes, page tables, first touches. */
+export function unitWorkNs(w: Omit<KernelWork, 'syscalls' | 'faults'>, costs: Costs): number {
   const c = costs.work;
-  return (
-    ns +
-    w.pagesZapped * c.zapPageNs +
-    w.tlbFlushes * c.tlbFlushNs +
-    w.pteTablesAllocated * c.pteAllocNs +
-    w.pteTablesFreed * c.pteFreeNs +
-    w.firstTouches * c.firstTouchNs
-  );
+  return w.pagesZapped * c.zapPageNs + w.tlbFlushes * c.tlbFlushNs + w.pteTablesAllocated * c.pteAllocNs + w.pteTablesFreed * c.pteFreeNs + w.firstTouches * c.firstTouchNs;
 }
 
 /** kernelWorkNs, rounded to a whole ns. */

@@ -6,7 +6,8 @@
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
 import type { Process } from '../mm/process.js';
-import { type Costs, DEFAULT_COSTS, kernelWork, kernelWorkNs } from './cost-model.js';
+import { callNs, callsNs, type Costs, DEFAULT_COSTS, faultsNs, kernelWork, unitWorkNs } from './cost-model.js';
+import { totalFaults } from '../mm/fault-kinds.js';
 
 export interface LockWaitNs {
   mmapLockRead: number;
@@ -28,6 +29,10 @@ interface Totals {
 
 const NONE: number[] = [];
 
+function zeroTotals(): Totals {
+  return { work: 0, write: 0, read: 0, vma: 0, flushes: 0, ipis: 0, faults: 0, madvise: 0 };
+}
+
 export class Timeline {
   readonly clock: Float64Array;
   private readonly cpuFree: Float64Array;
@@ -44,6 +49,9 @@ export class Timeline {
   /** Lock wait per thread. */
   readonly waitByThread: Float64Array;
   private last: Totals;
+  /** A second record of counters, and the differences, reused by every charge. */
+  private spare = zeroTotals();
+  private readonly delta = zeroTotals();
   /** Per-thread overrides of a page fault's cost (the contention experiment's victim). */
   faultNsOverride: (number | undefined)[] = [];
 
@@ -60,28 +68,40 @@ export class Timeline {
     this.waitByThread = new Float64Array(threads);
     this.cpuFree = new Float64Array(cpus);
     proc.setThreads(threads, cpus);
-    this.last = this.totals();
+    this.callsNs = callsNs(mm.syscalls, costs);
+    this.last = this.totals(zeroTotals());
     // what the kernel's tracepoints say between two charges: VMAs written, addresses faulted
     this.unsubscribe = [
       mm.trace.on('vma_write', (s, e) => this.written.push(s, e)),
       mm.trace.on('page_fault', (a) => this.faulted.push(a)),
+      mm.trace.on('sys_enter', (name, n) => (this.callsNs += callNs(name, costs) * n)),
     ];
   }
 
-  private totals(): Totals {
+  /** The price of the calls counted so far: summed once at the start, then from sys_enter. */
+  private callsNs = 0;
+  /** Faults counted at the last pricing of faults, and their price. */
+  private faultCount = -1;
+  private faultsNs = 0;
+
+  /** The counters now (into `into`, so a charge allocates nothing). */
+  private totals(into: Totals): Totals {
     const mm = this.mm;
-    let faults = 0;
-    for (const k in mm.faults) faults += mm.faults[k as keyof typeof mm.faults];
-    return {
-      work: kernelWorkNs(kernelWork(mm), this.costs),
-      write: mm.lock.total.write,
-      read: mm.lock.total.read,
-      vma: mm.lock.total.vma,
-      flushes: mm.tlb.flushes,
-      ipis: mm.tlb.ipis,
-      faults,
-      madvise: mm.syscalls.madvise ?? 0,
-    };
+    const faults = totalFaults(mm.faults);
+    // counts only grow: an unchanged total means every kind is unchanged
+    if (faults !== this.faultCount) {
+      this.faultCount = faults;
+      this.faultsNs = faultsNs(mm.faults, this.costs);
+    }
+    into.work = this.callsNs + this.faultsNs + unitWorkNs(kernelWork(mm), this.costs);
+    into.write = mm.lock.total.write;
+    into.read = mm.lock.total.read;
+    into.vma = mm.lock.total.vma;
+    into.flushes = mm.tlb.flushes;
+    into.ipis = mm.tlb.ipis;
+    into.faults = faults;
+    into.madvise = mm.syscalls.madvise ?? 0;
+    return into;
   }
 
   /**
@@ -107,17 +127,19 @@ export class Timeline {
       this.cpuFree[cpu] = end;
       return;
     }
-    const now = this.totals();
+    // the counters now go in the spare record, which then becomes the last one
+    const last = this.last;
+    const now = this.totals(this.spare);
     this.lastActivity = activity;
-    const d = {
-      work: now.work - this.last.work,
-      write: now.write - this.last.write,
-      read: now.read - this.last.read,
-      flushes: now.flushes - this.last.flushes,
-      ipis: now.ipis - this.last.ipis,
-      faults: now.faults - this.last.faults,
-      madvise: now.madvise - this.last.madvise,
-    };
+    const d = this.delta;
+    d.work = now.work - last.work;
+    d.write = now.write - last.write;
+    d.read = now.read - last.read;
+    d.flushes = now.flushes - last.flushes;
+    d.ipis = now.ipis - last.ipis;
+    d.faults = now.faults - last.faults;
+    d.madvise = now.madvise - last.madvise;
+    this.spare = last;
     this.last = now;
     const c = this.costs.thread;
     let cost = userNs + d.work;

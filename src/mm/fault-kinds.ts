@@ -11,3 +11,8 @@ export const FAULT_KINDS = [
   'sigbus',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** All the faults of a count by kind, added up (named reads: it runs after every call of a timed run). */
+export function totalFaults(f: Readonly<Record<FaultKind, number>>): number {
+  return f.anon + f.zero + f.cow + f.thp + f.hugeZero + f.file + f.userfault + f.sigsegv + f.sigbus;
+}

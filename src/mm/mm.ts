@@ -89,6 +89,7 @@ export class Mm {
   countSyscall(name: string, n = 1): void {
     this.syscalls[name] = (this.syscalls[name] ?? 0) + n;
     this.syscallCount += n;
+    if (this.trace.enabled('sys_enter')) this.trace.emit('sys_enter', name, n);
   }
 
   /** All of `syscalls` added up (one number to tell whether any call was made). */

@@ -10,31 +10,38 @@ export interface TraceEvents {
   page_fault: [addr: number, write: boolean];
   /** A TLB flush was done (tlb:tlb_flush): entries gathered and IPIs sent to other CPUs. */
   tlb_flush: [entries: number, ipis: number];
+  /**
+   * A syscall or ioctl was counted (raw_syscalls:sys_enter), by the name Mm.syscalls counts it
+   * under; the range ioctls also count their pages as `NAME:pages`.
+   */
+  sys_enter: [name: string, count: number];
 }
 
 type Listener<K extends keyof TraceEvents> = (...args: TraceEvents[K]) => void;
+type Listeners = { [K in keyof TraceEvents]: Listener<K>[] };
 
 export class Tracepoints {
-  private readonly listeners: { [K in keyof TraceEvents]?: Listener<K>[] } = {};
+  // one array per event, always there: emit and enabled are a property read and a length check
+  private readonly listeners: Listeners = { vma_write: [], page_fault: [], tlb_flush: [], sys_enter: [] };
 
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends keyof TraceEvents>(event: K, fn: Listener<K>): () => void {
-    const l = (this.listeners[event] ??= []) as Listener<K>[];
+    const l = this.listeners[event] as Listener<K>[];
     l.push(fn);
     return () => {
       const i = l.indexOf(fn);
       if (i >= 0) l.splice(i, 1);
-      if (!l.length) delete this.listeners[event];
     };
   }
 
   /** Whether anyone listens (callers on hot paths check before building arguments). */
   enabled(event: keyof TraceEvents): boolean {
-    return this.listeners[event] !== undefined;
+    return this.listeners[event].length > 0;
   }
 
-  emit<K extends keyof TraceEvents>(event: K, ...args: TraceEvents[K]): void {
-    const l = this.listeners[event];
-    if (l) for (const fn of l) fn(...args);
+  /** Every event has at most two fields: they are passed as they are, without an arguments array. */
+  emit<K extends keyof TraceEvents>(event: K, a: TraceEvents[K][0], b: TraceEvents[K][1]): void {
+    const l = this.listeners[event] as ((a: TraceEvents[K][0], b: TraceEvents[K][1]) => void)[];
+    for (let i = 0; i < l.length; i++) l[i](a, b);
   }
 }
