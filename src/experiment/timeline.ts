@@ -27,8 +27,6 @@ interface Totals {
   madvise: number;
 }
 
-const NONE: number[] = [];
-
 function zeroTotals(): Totals {
   return { work: 0, write: 0, read: 0, vma: 0, flushes: 0, ipis: 0, faults: 0, madvise: 0 };
 }
@@ -153,8 +151,8 @@ export class Timeline {
     // Calls run in the workload's order while the threads' clocks drift apart, so a holder only
     // delays a thread whose time falls inside the span it held the lock.
     const held = (from: number, until: number) => start >= from && start < until;
-    const faulted = this.faulted.length ? this.faulted.splice(0) : NONE;
-    const written = this.written.length ? this.written.splice(0) : NONE;
+    const faulted = this.faulted;
+    const written = this.written;
     // a fault on a VMA a writer has locked falls back to mmap_lock and waits for the writer
     if (!d.write && faulted.length && held(this.writeFrom, this.writeFreeAt) && this.lockedVmas.length) {
       const hit = faulted.some((a) => {
@@ -167,7 +165,11 @@ export class Timeline {
       }
     }
     if (d.write) {
+      // the VMAs this writer locked: the list gathered since the last charge is kept, and the
+      // old locked list becomes the next one to gather into
+      const old = this.lockedVmas;
       this.lockedVmas = written;
+      this.written = old;
       let free = start;
       if (held(this.writeFrom, this.writeFreeAt)) free = Math.max(free, this.writeFreeAt);
       if (held(this.readFrom, this.readFreeAt)) free = Math.max(free, this.readFreeAt);
@@ -183,6 +185,8 @@ export class Timeline {
       if (start >= this.readFreeAt) this.readFrom = start;
       this.readFreeAt = Math.max(this.readFreeAt, start + cost);
     }
+    faulted.length = 0;
+    this.written.length = 0;
     const end = start + cost;
     this.busyNs += cost;
     this.waitByThread[tid] += Math.max(0, start - Math.max(this.clock[tid], this.cpuFree[cpu]));
@@ -204,7 +208,7 @@ export class Timeline {
   /** Thread time the calls took, all threads together (waits aside): a one-at-a-time replay's time. */
   busyNs = 0;
 
-  private readonly written: number[] = [];
+  private written: number[] = [];
   private readonly faulted: number[] = [];
   private readonly unsubscribe: (() => void)[];
 

@@ -164,8 +164,22 @@ export class NumberBTree<V> {
     if (s >= 0 && this.keys[s] === k) this.aux[s] = aux;
   }
 
+  /** The nodes and slots a set or delete passed through, root first (reused: no garbage per call). */
+  private path = new Int32Array(64);
+  private depth = 0;
+
+  private pushPath(node: number, i: number): void {
+    if (this.depth + 2 > this.path.length) {
+      const p = new Int32Array(this.path.length * 2);
+      p.set(this.path);
+      this.path = p;
+    }
+    this.path[this.depth++] = node;
+    this.path[this.depth++] = i;
+  }
+
   set(k: number, v: V, aux = 0): void {
-    const path: number[] = [];
+    this.depth = 0;
     let node = this.root;
     while (!this.isLeaf[node]) {
       let i = this.floorIn(node, k);
@@ -173,7 +187,7 @@ export class NumberBTree<V> {
         i = 0;
         this.keys[node * SLOTS] = k; // the new key becomes this subtree's minimum
       }
-      path.push(node, i);
+      this.pushPath(node, i);
       node = this.kids[node * SLOTS + i];
     }
     const i = this.floorIn(node, k);
@@ -193,15 +207,15 @@ export class NumberBTree<V> {
       const right = this.split(node, appended);
       appended = false;
       const rightMin = this.keys[right * SLOTS];
-      if (path.length === 0) {
+      if (this.depth === 0) {
         const root = this.newNode(false);
         this.insertAt(root, 0, this.keys[node * SLOTS], 0, undefined, node);
         this.insertAt(root, 1, rightMin, 0, undefined, right);
         this.root = root;
         return;
       }
-      const at = path.pop()! + 1;
-      const parent = path.pop()!;
+      const at = this.path[--this.depth] + 1;
+      const parent = this.path[--this.depth];
       this.insertAt(parent, at, rightMin, 0, undefined, right);
       node = parent;
     }
@@ -253,11 +267,11 @@ export class NumberBTree<V> {
   }
 
   delete(k: number): boolean {
-    const path: number[] = [];
+    this.depth = 0;
     let node = this.root;
     while (!this.isLeaf[node]) {
       const i = Math.max(0, this.floorIn(node, k));
-      path.push(node, i);
+      this.pushPath(node, i);
       node = this.kids[node * SLOTS + i];
     }
     const i = this.floorIn(node, k);
@@ -265,7 +279,7 @@ export class NumberBTree<V> {
     this.removeAt(node, i);
     this.size--;
     // remove emptied nodes upwards; the root stays
-    while (this.count[node] === 0 && path.length) {
+    while (this.count[node] === 0 && this.depth > 0) {
       if (this.isLeaf[node]) {
         const p = this.prevLeaf[node];
         const n = this.nextLeaf[node];
@@ -275,8 +289,8 @@ export class NumberBTree<V> {
         else this.tail = p;
       }
       this.freeNodes.push(node);
-      const at = path.pop()!;
-      node = path.pop()!;
+      const at = this.path[--this.depth];
+      node = this.path[--this.depth];
       this.removeAt(node, at);
     }
     while (!this.isLeaf[this.root] && this.count[this.root] === 1) {
@@ -298,6 +312,20 @@ export class NumberBTree<V> {
       this.kids.copyWithin(base + at, base + at + 1, end);
     }
     this.count[node]--;
+  }
+
+  /** The slot of the highest key, or -1 when empty; walk down with prevSlot. */
+  lastSlot(): number {
+    for (let leaf = this.tail; leaf !== NONE; leaf = this.prevLeaf[leaf]) if (this.count[leaf] > 0) return leaf * SLOTS + this.count[leaf] - 1;
+    return NONE;
+  }
+
+  /** The slot of the key before the one in slot, or -1. */
+  prevSlot(slot: number): number {
+    let leaf = Math.floor(slot / SLOTS);
+    if (slot > leaf * SLOTS) return slot - 1;
+    for (leaf = this.prevLeaf[leaf]; leaf !== NONE; leaf = this.prevLeaf[leaf]) if (this.count[leaf] > 0) return leaf * SLOTS + this.count[leaf] - 1;
+    return NONE;
   }
 
   /** [key, value, aux] from the highest key down. */

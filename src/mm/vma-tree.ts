@@ -172,7 +172,10 @@ export class VmaTree {
    * inside [low, high). Walks gaps, not VMAs. Returns -1 when there is none.
    */
   findGapTopDown(len: number, low: number, high: number, align: number): number {
-    for (const [end, start] of this.gaps.entriesReversed()) {
+    const gaps = this.gaps;
+    for (let slot = gaps.lastSlot(); slot >= 0; slot = gaps.prevSlot(slot)) {
+      const end = gaps.keyAt(slot);
+      const start = gaps.valAt(slot);
       if (end <= low) break;
       const hi = Math.min(end, high);
       const lo = Math.max(start, low);
