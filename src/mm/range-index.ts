@@ -91,29 +91,35 @@ export class RangeIndex<V extends Indexed> {
 
   /** Set pages [sp, ep) to code, or only those holding `only` when it is given. */
   private assign(sp: number, ep: number, code: number, only?: number): void {
-    if (ep === sp + 1) this.assignPage(sp, code, only);
+    if (ep - sp < FAN && Math.floor(sp / FAN) === Math.floor((ep - 1) / FAN)) this.assignSmall(sp, ep, code, only);
     else if (ep > sp) this.assignIn(0, 0, TOP_SPAN, sp, ep, code, only);
   }
 
-  /** The nodes and slots a one-page assignment passed through, root first. */
+  /** The nodes and slots a small assignment passed through, root first. */
   private readonly path = new Int32Array(LEVELS);
 
-  /** assign() of the single page pn (most VMA changes of a small-object heap): a walk, no recursion. */
-  private assignPage(pn: number, code: number, only?: number): void {
+  /**
+   * assign() of fewer than 64 pages inside one last-level node (most VMA changes of a
+   * small-object heap): one walk down and back, no recursion.
+   */
+  private assignSmall(sp: number, ep: number, code: number, only?: number): void {
     let node = 0;
     let span = TOP_SPAN;
     let depth = 0;
     for (;;) {
-      const at = node * FAN + ((pn / span) & (FAN - 1));
+      const at = node * FAN + ((sp / span) & (FAN - 1));
       const e = this.slots[at];
-      if (e <= 0) {
-        if (e === code || (only !== undefined && e !== only)) return;
-        if (span === 1) {
-          this.slots[at] = code;
-          break;
+      if (span === 1) {
+        // the last level: one slot per page
+        for (let i = at, n = at + ep - sp; i < n; i++) {
+          const x = this.slots[i];
+          if (x !== code && (only === undefined || x === only)) this.slots[i] = code;
         }
+        break;
       }
-      // a whole slot above the last level gets a child holding its old value everywhere
+      // a whole slot above the last level holds the range: done if it needs no change, else it
+      // gets a child holding its old value everywhere
+      if (e <= 0 && (e === code || (only !== undefined && e !== only))) return;
       this.path[depth++] = at;
       node = e > 0 ? e : this.newNode(e);
       this.slots[at] = node;
