@@ -5,12 +5,21 @@ import { NumberBTree } from './btree.js';
 import { RangeIndex } from './range-index.js';
 import type { Vma } from './vma.js';
 
+/** The VMA count from which find() goes through the radix index, and the count under which it stops. */
+export const INDEX_FROM = 2048;
+export const INDEX_UNTIL = 1024;
+
 /** The end of the address space the gap index covers. */
 const TOP = 2 ** 48;
 
 export class VmaTree {
   private readonly tree = new NumberBTree<Vma>();
-  private readonly index = new RangeIndex<Vma>();
+  /**
+   * The radix index of VMA ranges, kept only while there are many VMAs (from INDEX_FROM until the
+   * count falls under INDEX_UNTIL): below that a B+tree search is as quick as the radix walk, and
+   * keeping the index costs every VMA change far more than it saves.
+   */
+  private index: RangeIndex<Vma> | null = null;
   /**
    * Free gaps between VMAs, keyed by the gap's end (the next VMA's start, or TOP) and holding its
    * start: the kernel's maple tree tracks gaps so get_unmapped_area need not walk every VMA.
@@ -46,7 +55,9 @@ export class VmaTree {
 
   /** The VMA containing addr, or null. */
   find(addr: number): Vma | null {
-    return this.index.find(addr) ?? null;
+    if (this.index) return this.index.find(addr) ?? null;
+    const v = this.tree.floor(addr);
+    return v !== undefined && v.end > addr ? v : null;
   }
 
   /** find_vma: the first VMA whose end is above addr (it may start above addr). */
@@ -63,8 +74,9 @@ export class VmaTree {
 
   /** Insert a VMA that overlaps no other. */
   insert(v: Vma): void {
-    this.index.add(v, v.start, v.end);
+    this.index?.add(v, v.start, v.end);
     this.link(v);
+    if (!this.index && this.count >= INDEX_FROM) this.buildIndex();
   }
 
   /** Put v in the tree, the list and the gaps (the index is the caller's). */
@@ -84,8 +96,9 @@ export class VmaTree {
   }
 
   remove(v: Vma): void {
-    this.index.clear(v, v.start, v.end, true);
+    this.index?.clear(v, v.start, v.end, true);
     this.unlink(v);
+    if (this.index && this.count < INDEX_UNTIL) this.dropIndex();
   }
 
   /**
@@ -93,8 +106,9 @@ export class VmaTree {
    * the neighbour there, so nothing of v is left to clear in it.
    */
   removeAbsorbed(v: Vma): void {
-    this.index.forget(v);
+    this.index?.forget(v);
     this.unlink(v);
+    if (this.index && this.count < INDEX_UNTIL) this.dropIndex();
   }
 
   /**
@@ -105,11 +119,13 @@ export class VmaTree {
     this.onChange?.(v.start, v.end);
     const lowerSmaller = hi.start - v.start < v.end - hi.start;
     // the index is written for the smaller part only: the larger keeps the slots it has
-    if (lowerSmaller) this.index.rename(v, hi);
+    const index = this.index;
+    if (index && lowerSmaller) index.rename(v, hi);
     v.end = hi.start;
-    if (lowerSmaller) this.index.add(v, v.start, v.end);
-    else this.index.add(hi, hi.start, hi.end);
+    if (index && lowerSmaller) index.add(v, v.start, v.end);
+    else index?.add(hi, hi.start, hi.end);
     this.link(hi);
+    if (!index && this.count >= INDEX_FROM) this.buildIndex();
   }
 
   /**
@@ -120,17 +136,29 @@ export class VmaTree {
   mergeNext(prev: Vma, next: Vma): void {
     const end = next.end;
     this.onChange?.(prev.start, end);
-    if (next.end - next.start > prev.end - prev.start) {
-      this.index.forget(prev); // its slots are all written again just below, before any other add
-      this.index.rename(next, prev);
-      this.index.add(prev, prev.start, next.start);
-    } else {
-      this.index.add(prev, prev.end, end);
-      this.index.forget(next);
+    const index = this.index;
+    if (index && next.end - next.start > prev.end - prev.start) {
+      index.forget(prev); // its slots are all written again just below, before any other add
+      index.rename(next, prev);
+      index.add(prev, prev.start, next.start);
+    } else if (index) {
+      index.add(prev, prev.end, end);
+      index.forget(next);
     }
     this.unlink(next);
+    if (index && this.count < INDEX_UNTIL) this.dropIndex();
     prev.end = end;
     this.setGap(prev.next ? prev.next.start : TOP, end);
+  }
+
+  private buildIndex(): void {
+    const index = (this.index = new RangeIndex<Vma>());
+    for (let v = this.head; v; v = v.next) index.add(v, v.start, v.end);
+  }
+
+  private dropIndex(): void {
+    this.index = null;
+    for (let v = this.head; v; v = v.next) v.rangeId = -1;
   }
 
   private unlink(v: Vma): void {
@@ -151,8 +179,8 @@ export class VmaTree {
     this.onChange?.(Math.min(start, v.start), v.end);
     this.tree.delete(v.start);
     this.gaps.delete(v.start);
-    if (start < v.start) this.index.add(v, start, v.start);
-    else this.index.clear(v, v.start, start);
+    if (start < v.start) this.index?.add(v, start, v.start);
+    else this.index?.clear(v, v.start, start);
     v.start = start;
     this.tree.set(start, v);
     this.setGap(start, v.prev ? v.prev.end : 0);
@@ -161,8 +189,8 @@ export class VmaTree {
   /** Change a VMA's end in place; it must not overlap the next VMA. */
   setEnd(v: Vma, end: number): void {
     this.onChange?.(v.start, Math.max(end, v.end));
-    if (end > v.end) this.index.add(v, v.end, end);
-    else this.index.clear(v, end, v.end);
+    if (end > v.end) this.index?.add(v, v.end, end);
+    else this.index?.clear(v, end, v.end);
     v.end = end;
     this.setGap(v.next ? v.next.start : TOP, end);
   }
