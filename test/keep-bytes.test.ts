@@ -8,7 +8,8 @@ import { runOne } from '../src/experiment/run.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
 import { readTrace } from '../src/workloads/trace.js';
 import { Process } from '../src/mm/process.js';
-import { MADV_HUGEPAGE, MADV_FREE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
+import { MADV_HUGEPAGE, MADV_FREE, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
+import { FRAME_ANON, FrameTable } from '../src/mm/frames.js';
 
 const same = (a: object, b: object) => {
   const { wallMs: _a, ...x } = a as Record<string, unknown>;
@@ -42,5 +43,34 @@ describe('keepBytes: false', () => {
     };
     expect(rss(false)).toEqual(rss(true));
     expect(rss(false)).toEqual([3, true, 0]);
+  });
+});
+
+describe('pages one memset covered whole (FrameTable keeps their byte alone)', () => {
+  it('read back, copy, split by a partial store and clear exactly as pages of bytes', () => {
+    const f = new FrameTable(true);
+    const a = f.alloc(FRAME_ANON);
+    const b = f.alloc(FRAME_ANON);
+    f.fill(a, 0, PAGE_SIZE, 0x5a);
+    expect([f.hasData(a), f.isZero(a), f.byteAt(a, 4095), f.bytesHeld()]).toEqual([true, false, 0x5a, 0]);
+    f.copy(b, a);
+    expect(f.bytes(b)).toEqual(new Uint8Array(PAGE_SIZE).fill(0x5a));
+    // a store of another byte into part of the page: the rest keeps 0x5a
+    f.fill(b, 100, 10, 0x11);
+    f.write(a, 4000, Uint8Array.of(1, 2, 3), 0, 3);
+    const want = new Uint8Array(PAGE_SIZE).fill(0x5a);
+    want.fill(0x11, 100, 110);
+    expect(f.bytes(b)).toEqual(want);
+    const out = new Uint8Array(8);
+    f.read(a, 3998, out, 0, 8);
+    expect([...out]).toEqual([0x5a, 0x5a, 1, 2, 3, 0x5a, 0x5a, 0x5a]);
+    expect(f.bytesHeld()).toBeGreaterThan(0);
+    // whole-page zeroes leave no data; a whole-page fill over bytes drops them
+    f.fill(a, 0, PAGE_SIZE, 0);
+    f.fill(b, 0, PAGE_SIZE, 7);
+    expect([f.hasData(a), f.isZero(a), f.byteAt(b, 105), f.flags(b)]).toEqual([false, true, 7, FRAME_ANON]);
+    f.put(a);
+    f.put(b);
+    expect(f.bytesHeld()).toBe(0);
   });
 });

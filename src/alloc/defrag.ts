@@ -47,6 +47,13 @@ export interface MergeOptions {
    * MADV_GUARD_REMOVE'd instead. @defaultValue false
    */
   absorbGuards?: boolean;
+  /**
+   * The VMAs of /proc/self/smaps as the caller read them, with nothing in the range changed since
+   * (a defragmenter merging many ranges reads smaps once, not once per range; reading it costs
+   * the kernel a walk of every VMA's page tables). The range is checked against them as against
+   * a fresh read. @defaultValue smaps is read afresh
+   */
+  smaps?: SmapsVma[];
 }
 
 export interface MergeResult {
@@ -78,10 +85,10 @@ export function innerGuards(vmas: SmapsVma[]): SmapsVma[] {
  * hold no pages (EBUSY), and the kernel must have guard regions (EINVAL otherwise, found at the
  * first MADV_GUARD_INSTALL, before anything changes).
  */
-export function checkMergeable(sys: Sys, addr: number, len: number, absorbGuards = false): SmapsVma[] {
+export function checkMergeable(sys: Sys, addr: number, len: number, absorbGuards = false, smaps?: SmapsVma[]): SmapsVma[] {
   if (addr % PAGE_SIZE || len % PAGE_SIZE || len <= 0) throw new Errno('EINVAL', 'unaligned or empty range');
   const end = addr + len;
-  const vmas = readSmaps(sys).filter((v) => v.end > addr && v.start < end);
+  const vmas = (smaps ?? readSmaps(sys)).filter((v) => v.end > addr && v.start < end);
   let at = addr;
   for (const v of vmas) {
     if (v.start > at) throw new Errno('ENOMEM', `hole at 0x${at.toString(16)}`);
@@ -133,7 +140,7 @@ export class VmaMerge {
     readonly len: number,
     private readonly opts: MergeOptions = {},
   ) {
-    this.vmas = checkMergeable(sys, addr, len, opts.absorbGuards ?? false);
+    this.vmas = checkMergeable(sys, addr, len, opts.absorbGuards ?? false, opts.smaps);
     this.guards = opts.absorbGuards ? innerGuards(this.vmas) : [];
     this.pages = this.vmas.filter((v) => !this.guards.includes(v));
     this.stepPages = opts.stepPages ?? 512;

@@ -81,7 +81,9 @@ export function defragProcess(proc: Process, absorbGuards = false): { bytesVerif
     const before = hashes();
     try {
       // mremap_vma_merge checks the range first and changes nothing when it cannot merge it
-      mremapVmaMerge(proc, start, end - start, { hugepage: true, stepPages: 1 << 16, absorbGuards });
+      // smaps is read once for all the ranges: each merge changes only its own range (its holding
+      // and target areas come and go outside every other range)
+      mremapVmaMerge(proc, start, end - start, { hugepage: true, stepPages: 1 << 16, absorbGuards, smaps: vmas });
     } catch (e) {
       if (e instanceof Errno) continue;
       throw e;

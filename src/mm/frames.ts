@@ -4,7 +4,9 @@
 //
 // Bytes live in 1 MiB slabs of 256 frames, allocated when the first of their frames gets data and
 // released when the last one loses it: allocating a 4 KiB buffer per page costs more than the
-// kernel's whole page fault, copying within a slab does not.
+// kernel's whole page fault, copying within a slab does not. A page holding one byte value
+// throughout keeps that byte alone until a store makes it mixed: filling and copying such pages
+// costs no host memory (each fresh 4 KiB the host touches costs it a page fault).
 import { HPAGE_PMD_NR, PAGE_SIZE } from './uapi.js';
 
 /** The shared zero page's frame number; never freed, never written. */
@@ -16,6 +18,10 @@ export const FRAME_LAZYFREE = 2; // MADV_FREE'd and clean since
 // folio stays compound, PTE-mapped), cleared only when the folio itself is split (split_folio)
 export const FRAME_THP = 4;
 const FRAME_DATA = 0x80; // holds bytes in its slab (without keepBytes: holds something not zero)
+// with FRAME_DATA and keepBytes: all 4096 bytes are uniformByte[pfn] and no slab holds them (a
+// page one memset covered whole, the commonest data page of an allocator experiment)
+const FRAME_UNIFORM = 0x40;
+const BYTE_FLAGS = FRAME_DATA | FRAME_UNIFORM;
 
 /** What a data frame reads as when its bytes are not kept: a constant that is not zero. */
 export const PLACEHOLDER_BYTE = 0xa5;
@@ -40,6 +46,8 @@ export class FrameTable {
 
   private refcount = new Int32Array(1 << 14);
   private fflags = new Uint8Array(1 << 14);
+  /** The byte a FRAME_UNIFORM frame holds throughout. */
+  private uniformByte = new Uint8Array(1 << 14);
   private slabs: (Uint8Array | null)[] = [];
   /** Frames holding data, per slab. */
   private slabUse: number[] = [];
@@ -60,6 +68,9 @@ export class FrameTable {
     const f = new Uint8Array(n);
     f.set(this.fflags);
     this.fflags = f;
+    const u = new Uint8Array(n);
+    u.set(this.uniformByte);
+    this.uniformByte = u;
   }
 
   /** Allocate one zero-filled frame with refcount 1. */
@@ -137,7 +148,7 @@ export class FrameTable {
   }
 
   flags(pfn: number): number {
-    return this.fflags[pfn] & ~FRAME_DATA;
+    return this.fflags[pfn] & ~BYTE_FLAGS;
   }
 
   setFlags(pfn: number, set: number, clear = 0): void {
@@ -153,6 +164,7 @@ export class FrameTable {
   isZero(pfn: number): boolean {
     if (!(this.fflags[pfn] & FRAME_DATA)) return true;
     if (!this.keepBytes) return false;
+    if (this.fflags[pfn] & FRAME_UNIFORM) return this.uniformByte[pfn] === 0;
     const slab = this.slabs[pfn >> SLAB_SHIFT]!;
     const at = FrameTable.offset(pfn);
     const words = new Float64Array(slab.buffer, slab.byteOffset + at, PAGE_SIZE / 8);
@@ -166,8 +178,11 @@ export class FrameTable {
    */
   private slabFor(pfn: number, whole = false): Uint8Array {
     const s = pfn >> SLAB_SHIFT;
-    if (!(this.fflags[pfn] & FRAME_DATA)) {
-      this.fflags[pfn] |= FRAME_DATA;
+    const f = this.fflags[pfn];
+    if (!(f & FRAME_DATA) || f & FRAME_UNIFORM) {
+      // a uniform page's bytes are materialised with its byte; an empty one's are zeroes
+      const fillByte = f & FRAME_UNIFORM ? this.uniformByte[pfn] : 0;
+      this.fflags[pfn] = (f | FRAME_DATA) & ~FRAME_UNIFORM;
       while (this.slabs.length <= s) {
         this.slabs.push(null);
         this.slabUse.push(0);
@@ -176,13 +191,13 @@ export class FrameTable {
       if (!slab) {
         const recycled = slabPool.pop();
         slab = this.slabs[s] = recycled ?? new Uint8Array(SLAB_FRAMES * PAGE_SIZE);
-        if (!recycled) {
+        if (!recycled && fillByte === 0) {
           this.slabUse[s]++;
           return slab; // brand new: already zero
         }
       }
       // a frame's old bytes are wiped when it next gets data, as clear_page runs at allocation
-      if (!whole) slab.fill(0, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
+      if (!whole) slab.fill(fillByte, FrameTable.offset(pfn), FrameTable.offset(pfn) + PAGE_SIZE);
       this.slabUse[s]++;
     }
     return this.slabs[s]!;
@@ -194,9 +209,10 @@ export class FrameTable {
 
   /** Make the frame all zeroes again, dropping its bytes (and its slab when that was the last). */
   clear(pfn: number): void {
-    if (!(this.fflags[pfn] & FRAME_DATA)) return;
-    this.fflags[pfn] &= ~FRAME_DATA;
-    if (!this.keepBytes) return;
+    const f = this.fflags[pfn];
+    if (!(f & FRAME_DATA)) return;
+    this.fflags[pfn] = f & ~BYTE_FLAGS;
+    if (!this.keepBytes || f & FRAME_UNIFORM) return;
     const s = pfn >> SLAB_SHIFT;
     if (--this.slabUse[s] === 0) {
       if (slabPool.length < SLAB_POOL_MAX) slabPool.push(this.slabs[s]!);
@@ -206,6 +222,7 @@ export class FrameTable {
 
   byteAt(pfn: number, off: number): number {
     if (!this.keepBytes) return this.fflags[pfn] & FRAME_DATA ? PLACEHOLDER_BYTE : 0;
+    if (this.fflags[pfn] & FRAME_UNIFORM) return this.uniformByte[pfn];
     return this.fflags[pfn] & FRAME_DATA ? this.slabs[pfn >> SLAB_SHIFT]![FrameTable.offset(pfn) + off] : 0;
   }
 
@@ -213,6 +230,10 @@ export class FrameTable {
   read(pfn: number, off: number, out: Uint8Array, outOff: number, n: number): void {
     if (!(this.fflags[pfn] & FRAME_DATA) || !this.keepBytes) {
       out.fill(this.fflags[pfn] & FRAME_DATA ? PLACEHOLDER_BYTE : 0, outOff, outOff + n);
+      return;
+    }
+    if (this.fflags[pfn] & FRAME_UNIFORM) {
+      out.fill(this.uniformByte[pfn], outOff, outOff + n);
       return;
     }
     const slab = this.slabs[pfn >> SLAB_SHIFT]!;
@@ -238,7 +259,18 @@ export class FrameTable {
   /** Store n copies of byte at offset off. */
   fill(pfn: number, off: number, n: number, byte: number): void {
     if (!this.keepBytes) return this.markData(pfn, off, n, byte === 0);
-    if (byte === 0 && !(this.fflags[pfn] & FRAME_DATA)) return;
+    const f = this.fflags[pfn];
+    if (byte === 0 && !(f & FRAME_DATA)) return;
+    if (n === PAGE_SIZE) {
+      // the whole page: it holds this byte alone (zeroes: no data at all)
+      this.clear(pfn);
+      if (byte !== 0) {
+        this.fflags[pfn] |= BYTE_FLAGS;
+        this.uniformByte[pfn] = byte;
+      }
+      return;
+    }
+    if (f & FRAME_UNIFORM && this.uniformByte[pfn] === byte) return;
     const slab = this.slabFor(pfn, n === PAGE_SIZE);
     const at = FrameTable.offset(pfn) + off;
     if (n === 1) slab[at] = byte;
@@ -264,6 +296,12 @@ export class FrameTable {
       this.clear(dst);
       return;
     }
+    if (this.fflags[src] & FRAME_UNIFORM) {
+      this.clear(dst);
+      this.fflags[dst] |= BYTE_FLAGS;
+      this.uniformByte[dst] = this.uniformByte[src];
+      return;
+    }
     const d = this.slabFor(dst, true);
     const s = this.slabs[src >> SLAB_SHIFT]!;
     const at = FrameTable.offset(src);
@@ -274,6 +312,7 @@ export class FrameTable {
   bytes(pfn: number): Uint8Array | null {
     if (!(this.fflags[pfn] & FRAME_DATA)) return null;
     if (!this.keepBytes) return new Uint8Array(PAGE_SIZE).fill(PLACEHOLDER_BYTE);
+    if (this.fflags[pfn] & FRAME_UNIFORM) return new Uint8Array(PAGE_SIZE).fill(this.uniformByte[pfn]);
     const at = FrameTable.offset(pfn);
     return this.slabs[pfn >> SLAB_SHIFT]!.slice(at, at + PAGE_SIZE);
   }
