@@ -12,7 +12,7 @@ import { smapsRollup, type Sys } from '../sys.js';
 import { type HeapOptions, UffdHeap } from '../uffd-heap/heap.js';
 import { Errno, MREMAP_MAYMOVE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import { HeapError } from './errors.js';
-import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab } from './segment.js';
+import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab, SLOT_CACHED, SLOT_LIVE } from './segment.js';
 import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
 
 /** Above this (512 KiB, as mimalloc's large objects), a request is a userland mmap of its own. */
@@ -286,6 +286,8 @@ export class UffdMalloc {
 
   /** Where ptr lives: a small slab and slot, a run, or a large mapping. Throws HeapError otherwise. */
   private locate(ptr: number, op: string): { slab: Slab; slot: number } | { run: Segment } | { large: Large } {
+    const live = this.slabAt(ptr);
+    if (live) return { slab: live, slot: (ptr - live.base) / live.size };
     const seg = this.heap.contains(ptr) ? this.segIndex[Math.floor((ptr - this.heap.base) / SEGMENT_SIZE)] : undefined;
     if (seg && seg.kind === 'slabs') {
       const slab = seg.slabs[Math.floor((ptr - seg.base) / SLAB_SIZE)];
@@ -310,57 +312,86 @@ export class UffdMalloc {
     throw new HeapError(again ? 'double-free' : 'invalid-pointer', ptr, op);
   }
 
+  /**
+   * The slab in which ptr is a live (or cached) slot, or null for anything else (locate then says
+   * what it is): the small-object fast path, with no record allocated.
+   */
+  private slabAt(ptr: number): Slab | null {
+    if (!this.heap.contains(ptr)) return null;
+    const seg = this.segIndex[Math.floor((ptr - this.heap.base) / SEGMENT_SIZE)];
+    if (!seg || seg.kind !== 'slabs') return null;
+    const slab = seg.slabs[Math.floor((ptr - seg.base) / SLAB_SIZE)];
+    if (!slab) return null;
+    const slot = (ptr - slab.base) / slab.size;
+    return slot === Math.floor(slot) && slot < slab.capacity && slab.live[slot] ? slab : null;
+  }
+
   private readonly freedLarge = new AddressSet();
 
   /** A cached slot handed out again: it was never given back to its slab. */
   private fromCache(ptr: number, size: number): number {
-    const where = this.locate(ptr, 'malloc') as { slab: Slab; slot: number };
-    where.slab.requested[where.slot] = size;
-    this.cachedLive.delete(ptr);
+    const slab = this.slabAt(ptr)!;
+    const slot = (ptr - slab.base) / slab.size;
+    slab.requested[slot] = size;
+    slab.live[slot] = SLOT_LIVE;
     this.liveBytes += size;
     return ptr;
   }
 
-  /** Slots sitting in thread caches: live in their slabs, free for the program. */
-  private readonly cachedLive = new AddressSet();
+  /** Whether ptr is a slot sitting in a thread cache (live in its slab, free for the program). */
+  private isCached(ptr: number): boolean {
+    const slab = this.slabAt(ptr);
+    return slab !== null && slab.live[(ptr - slab.base) / slab.size] === SLOT_CACHED;
+  }
 
   /** free(3). free(0) does nothing; an invalid pointer or a double free throws a HeapError. */
   free(ptr: number): void {
     if (ptr === 0) return;
-    if (this.cachedLive.has(ptr)) throw new HeapError('double-free', ptr, 'free');
-    const where = this.locate(ptr, 'free');
-    if ('slab' in where && this.cache) {
-      const list = this.cache[where.slab.cls];
+    const slab = this.slabAt(ptr);
+    if (slab) this.freeSlot(slab, ptr);
+    else this.freeOther(ptr);
+  }
+
+  /** free() of a small object: into the thread's cache while it has room, else back to its slab. */
+  private freeSlot(slab: Slab, ptr: number): void {
+    const slot = (ptr - slab.base) / slab.size;
+    if (slab.live[slot] === SLOT_CACHED) throw new HeapError('double-free', ptr, 'free');
+    if (this.cache) {
+      const list = this.cache[slab.cls];
       if (list.length < this.cacheMax) {
-        this.liveBytes -= where.slab.requested[where.slot];
+        this.liveBytes -= slab.requested[slot];
         list.push(ptr);
-        this.cachedLive.add(ptr);
+        slab.live[slot] = SLOT_CACHED;
         return;
       }
     }
-    if ('slab' in where) {
-      const { slab, slot } = where;
-      this.liveBytes -= slab.requested[slot];
-      slab.give(slot);
-      if (slab.used === 0) {
-        const list = this.partial[slab.cls];
-        if (slab.listed && list.length === 1) {
-          // the class's only slab with room: keep it, the next malloc of this class wants it
-          slab.kept = true;
-          slab.segment.emptyKept++;
-        } else {
-          if (slab.listed) list.splice(list.indexOf(slab), 1);
-          slab.listed = false;
-          slab.segment.freeSlab(slab);
-        }
-        const seg = slab.segment;
-        if (seg.inUse === seg.emptyKept) this.releaseSlabSegment(seg);
-      } else if (!slab.listed) {
-        slab.listed = true;
-        // keep the current slab current: older partial slabs go underneath
-        this.partial[slab.cls].unshift(slab);
+    this.liveBytes -= slab.requested[slot];
+    slab.give(slot);
+    if (slab.used === 0) {
+      const list = this.partial[slab.cls];
+      if (slab.listed && list.length === 1) {
+        // the class's only slab with room: keep it, the next malloc of this class wants it
+        slab.kept = true;
+        slab.segment.emptyKept++;
+      } else {
+        if (slab.listed) list.splice(list.indexOf(slab), 1);
+        slab.listed = false;
+        slab.segment.freeSlab(slab);
       }
-    } else if ('run' in where) {
+      const seg = slab.segment;
+      if (seg.inUse === seg.emptyKept) this.releaseSlabSegment(seg);
+    } else if (!slab.listed) {
+      slab.listed = true;
+      // keep the current slab current: older partial slabs go underneath
+      this.partial[slab.cls].unshift(slab);
+    }
+  }
+
+  /** free() of a run or a large block (locate throws for anything that is neither). */
+  private freeOther(ptr: number): void {
+    const where = this.locate(ptr, 'free');
+    if ('slab' in where) throw new Error('unreachable: a live slot is freed by freeSlot');
+    if ('run' in where) {
       this.liveBytes -= this.sizes.get(ptr)!;
       this.sizes.delete(ptr);
       where.run.giveRun(ptr);
@@ -376,7 +407,7 @@ export class UffdMalloc {
   /** malloc_usable_size(3). */
   usableSize(ptr: number): number {
     if (ptr === 0) return 0;
-    if (this.cachedLive.has(ptr)) throw new HeapError('invalid-pointer', ptr, 'malloc_usable_size');
+    if (this.isCached(ptr)) throw new HeapError('invalid-pointer', ptr, 'malloc_usable_size');
     const where = this.locate(ptr, 'malloc_usable_size');
     if ('slab' in where) return where.slab.size;
     if ('run' in where) return where.run.runPages(ptr) * PAGE;
@@ -404,7 +435,7 @@ export class UffdMalloc {
       this.free(ptr);
       return 0;
     }
-    if (this.cachedLive.has(ptr)) throw new HeapError('invalid-pointer', ptr, 'realloc');
+    if (this.isCached(ptr)) throw new HeapError('invalid-pointer', ptr, 'realloc');
     const where = this.locate(ptr, 'realloc');
     const old = this.requested(ptr, where);
     if ('large' in where && size > MEDIUM_MAX) {

@@ -10,6 +10,9 @@ export const SLABS_PER_SEGMENT = SEGMENT_SIZE / SLAB_SIZE;
 import { PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE;
 
+export const SLOT_LIVE = 1;
+export const SLOT_CACHED = 2;
+
 /** A 64 KiB slab of equal slots. Free slots are a stack; never-used slots are known to be zero. */
 export class Slab {
   readonly size: number;
@@ -20,7 +23,10 @@ export class Slab {
   bump = 0;
   private readonly freeStack: Int32Array;
   private freeTop = 0;
-  /** 1 for a live slot: double frees and interior pointers are caught here. */
+  /**
+   * SLOT_LIVE for a live slot (double frees and interior pointers are caught here), SLOT_CACHED for
+   * one a thread cache holds (live in the slab, free for the program), 0 for a free one.
+   */
   readonly live: Uint8Array;
   /** The size asked for, per live slot. */
   readonly requested: Int32Array;
@@ -66,7 +72,7 @@ export class Slab {
       i = this.bump++;
       this.lastFresh = !this.reused;
     }
-    this.live[i] = 1;
+    this.live[i] = SLOT_LIVE;
     this.used++;
     return i;
   }
