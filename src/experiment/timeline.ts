@@ -68,12 +68,16 @@ export class Timeline {
     proc.setThreads(threads, cpus);
     this.callsNs = callsNs(mm.syscalls, costs);
     this.last = this.totals(zeroTotals());
-    // what the kernel's tracepoints say between two charges: VMAs written, addresses faulted
-    this.unsubscribe = [
-      mm.trace.on('vma_write', (s, e) => this.written.push(s, e)),
-      mm.trace.on('page_fault', (a) => this.faulted.push(a)),
-      mm.trace.on('sys_enter', (name, n) => (this.callsNs += callNs(name, costs) * n)),
-    ];
+    // what the kernel's tracepoints say between two charges: calls made, and with more than one
+    // thread the VMAs written and addresses faulted (one thread never finds a lock still held: it
+    // starts each call after its last one ended)
+    this.unsubscribe = [mm.trace.on('sys_enter', (name, n) => (this.callsNs += callNs(name, costs) * n))];
+    if (threads > 1) {
+      this.unsubscribe.push(
+        mm.trace.on('vma_write', (s, e) => this.written.push(s, e)),
+        mm.trace.on('page_fault', (a) => this.faulted.push(a)),
+      );
+    }
   }
 
   /** The price of the calls counted so far: summed once at the start, then from sys_enter. */
