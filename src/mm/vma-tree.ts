@@ -62,9 +62,10 @@ export class VmaTree {
 
   /** find_vma: the first VMA whose end is above addr (it may start above addr). */
   findFrom(addr: number): Vma | null {
+    // one descent: the VMA starting at or below addr, else the next one in the list
     const v = this.tree.floor(addr);
-    if (v !== undefined && v.end > addr) return v;
-    return this.tree.higher(addr) ?? null;
+    if (v === undefined) return this.head;
+    return v.end > addr ? v : v.next;
   }
 
   /** The last VMA starting below addr (find_vma_prev's prev for an address in a gap). */

@@ -1,0 +1,43 @@
+// AddressMap against a plain Map: the same answers under any mix of sets and deletes, including
+// the allocator's pattern (one address freed and handed out again and again among many live ones).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AddressMap, AddressSet } from '../src/alloc/address-map.js';
+
+const key = fc.oneof(fc.nat(600), fc.nat(600).map((i) => 0x7fff00000000 + i * 16), fc.nat(600).map((i) => 2 ** 47 + i * 4096));
+
+describe('AddressMap', () => {
+  it('answers as a Map does under random sets and deletes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), key, fc.nat()), { maxLength: 3000 }), (ops) => {
+        const m = new AddressMap<number>();
+        const model = new Map<number, number>();
+        for (const [set, k, v] of ops) {
+          if (set) {
+            m.set(k, v);
+            model.set(k, v);
+          } else expect(m.delete(k)).toBe(model.delete(k));
+          expect(m.get(k)).toBe(model.get(k));
+        }
+        expect(m.size).toBe(model.size);
+        for (const [k, v] of model) expect([m.has(k), m.get(k)]).toEqual([true, v]);
+        expect(new Map(m.entries())).toEqual(model);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps one reused key exact among many live ones, the table bounded by the live count', () => {
+    const m = new AddressMap<number>();
+    const s = new AddressSet();
+    for (let i = 0; i < 10_000; i++) m.set(0x10000 + i * 16, i);
+    for (let n = 0; n < 200_000; n++) {
+      m.set(0x5000, n);
+      s.add(0x5000 + (n % 7));
+      expect(m.delete(0x5000)).toBe(true);
+      s.delete(0x5000 + (n % 7));
+    }
+    expect([m.size, m.get(0x5000), m.get(0x10000 + 9_999 * 16), s.size, s.has(0x5000)]).toEqual([10_000, undefined, 9_999, 0, false]);
+    expect((m as unknown as { keys: Float64Array }).keys.length).toBeLessThanOrEqual(32_768);
+  });
+});
