@@ -189,8 +189,8 @@ export class Timeline {
       if (start >= this.readFreeAt) this.readFrom = start;
       this.readFreeAt = Math.max(this.readFreeAt, start + cost);
     }
-    faulted.length = 0;
-    this.written.length = 0;
+    if (faulted.length) faulted.length = 0;
+    if (this.written.length) this.written.length = 0;
     const end = start + cost;
     this.busyNs += cost;
     this.waitByThread[tid] += Math.max(0, start - Math.max(this.clock[tid], this.cpuFree[cpu]));

@@ -1,7 +1,7 @@
 // munmap(2): do_vmi_munmap (mm/vma.c). Atomic: either every VMA in the range goes or none does.
 import type { Mm } from '../mm.js';
 import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
-import { VM_HUGETLB } from '../vma.js';
+import { type Vma, VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
 import { removeVma, splitVma } from '../vma-ops.js';
 
@@ -10,14 +10,17 @@ import { removeVma, splitVma } from '../vma-ops.js';
  * remove them. Returns whether any VMA was there. Punching a hole in the middle of a VMA needs a
  * new VMA and fails with ENOMEM at vm.max_map_count (vms_gather_munmap_vmas).
  */
+/** Whether a cut at `at` falls inside one of v's huge pages (v a hugetlbfs VMA). */
+function cutsHugePage(v: Vma, at: number): boolean {
+  return (v.flags & VM_HUGETLB) !== 0 && at > v.start && at < v.end && at % PMD_SIZE !== 0;
+}
+
 export function doMunmap(mm: Mm, start: number, end: number): boolean {
   const first = mm.vmas.findFrom(start);
   if (!first || first.start >= end) return false;
   // a hugetlbfs VMA cut off its huge page boundaries is EINVAL, before anything changes
   const last = mm.vmas.findFrom(end - 1);
-  for (const [v, at] of [[first, start], [last, end]] as const) {
-    if (v && v.flags & VM_HUGETLB && at > v.start && at < v.end && at % PMD_SIZE) throw new Errno('EINVAL', 'unaligned hugetlb unmap');
-  }
+  if (cutsHugePage(first, start) || (last && cutsHugePage(last, end))) throw new Errno('EINVAL', 'unaligned hugetlb unmap');
   if (first.start < start && first.end > end && mm.mapCount >= mm.kernel.settings.maxMapCount) {
     throw new Errno('ENOMEM', 'max_map_count');
   }
