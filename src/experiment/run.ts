@@ -229,7 +229,7 @@ class Run {
         if (!shape.dealt) this.tid = x[k];
         continue;
       }
-      const tid = shape.dealt ? dealtThread(i, shape.threads) : this.tid;
+      const tid = !shape.dealt ? this.tid : shape.threads === 1 ? 0 : dealtThread(i, shape.threads);
       if (tid !== this.current) {
         a.setThread?.(tid);
         this.current = tid;

@@ -18,6 +18,10 @@ import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
 import * as uffd from './userfaultfd/index.js';
 import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
 
+/** The program's own loads and stores (user-mode accesses). */
+const USER_READ = access('user', false);
+const USER_WRITE = access('user', true);
+
 /**
  * A signal handler. It runs at the faulting access; returning true means "I fixed the mapping,
  * retry the access" (as a handler that returns normally does), anything else abandons the access
@@ -432,7 +436,7 @@ export class Process {
     // the common store (a malloc'd object's memset): inside one page that is there to write
     const off = addr % PAGE_SIZE;
     if (len > 0 && off + len <= PAGE_SIZE) {
-      const pfn = resolvePage(this.mm, addr, access('user', true));
+      const pfn = resolvePage(this.mm, addr, USER_WRITE);
       if (pfn > 0) {
         if (src) this.kernel.frames.write(pfn, off, src, 0, len);
         else this.kernel.frames.fill(pfn, off, len, byte);
@@ -451,7 +455,7 @@ export class Process {
 
   read8(addr: number): number {
     for (let tries = 0; ; tries++) {
-      const pfn = resolvePage(this.mm, addr, access('user', false));
+      const pfn = resolvePage(this.mm, addr, USER_READ);
       if (pfn > 0) return pfn === ZERO_PFN ? 0 : this.kernel.frames.byteAt(pfn, addr % PAGE_SIZE);
       this.deliver(pfn, addr, tries);
     }
@@ -459,7 +463,7 @@ export class Process {
 
   write8(addr: number, v: number): void {
     for (let tries = 0; ; tries++) {
-      const pfn = resolvePage(this.mm, addr, access('user', true));
+      const pfn = resolvePage(this.mm, addr, USER_WRITE);
       if (pfn > 0) {
         this.mm.tlb.finish();
         return this.kernel.frames.fill(pfn, addr % PAGE_SIZE, 1, v & 0xff);
