@@ -224,17 +224,24 @@ export class NumberBTree<V> {
   private insertAt(node: number, at: number, k: number, aux: number, v: V | undefined, kid: number): void {
     const base = node * SLOTS;
     const end = base + this.count[node];
-    this.keys.copyWithin(base + at + 1, base + at, end);
-    this.keys[base + at] = k;
+    const { keys, aux: auxes, kids, vals } = this;
+    // shifts of a few dozen entries: plain loops beat copyWithin's call
     if (this.isLeaf[node]) {
-      this.aux.copyWithin(base + at + 1, base + at, end);
-      this.aux[base + at] = aux;
-      for (let j = end; j > base + at; j--) this.vals[j] = this.vals[j - 1];
-      this.vals[base + at] = v;
+      for (let j = end; j > base + at; j--) {
+        keys[j] = keys[j - 1];
+        auxes[j] = auxes[j - 1];
+        vals[j] = vals[j - 1];
+      }
+      auxes[base + at] = aux;
+      vals[base + at] = v;
     } else {
-      this.kids.copyWithin(base + at + 1, base + at, end);
-      this.kids[base + at] = kid;
+      for (let j = end; j > base + at; j--) {
+        keys[j] = keys[j - 1];
+        kids[j] = kids[j - 1];
+      }
+      kids[base + at] = kid;
     }
+    keys[base + at] = k;
     this.count[node]++;
   }
 
@@ -303,13 +310,19 @@ export class NumberBTree<V> {
   private removeAt(node: number, at: number): void {
     const base = node * SLOTS;
     const end = base + this.count[node];
-    this.keys.copyWithin(base + at, base + at + 1, end);
+    const { keys, aux, kids, vals } = this;
     if (this.isLeaf[node]) {
-      this.aux.copyWithin(base + at, base + at + 1, end);
-      for (let j = base + at; j < end - 1; j++) this.vals[j] = this.vals[j + 1];
-      this.vals[end - 1] = undefined;
+      for (let j = base + at; j < end - 1; j++) {
+        keys[j] = keys[j + 1];
+        aux[j] = aux[j + 1];
+        vals[j] = vals[j + 1];
+      }
+      vals[end - 1] = undefined;
     } else {
-      this.kids.copyWithin(base + at, base + at + 1, end);
+      for (let j = base + at; j < end - 1; j++) {
+        keys[j] = keys[j + 1];
+        kids[j] = kids[j + 1];
+      }
     }
     this.count[node]--;
   }
