@@ -4,6 +4,7 @@
 // per-call ones on the user's own kernel.
 
 import type { Mm } from '../mm/mm.js';
+import { FAULT_KINDS } from '../mm/fault-kinds.js';
 
 /**
  * ns per syscall or ioctl, by the names Mm.syscalls counts: the call itself, with no page to
@@ -112,6 +113,11 @@ export function callsNs(syscalls: Record<string, number>, costs: Costs): number 
 /** One syscall or ioctl (or page of one) by its name. */
 export function callNs(name: string, costs: Costs): number {
   return costs.syscallNs[name] ?? 1000;
+}
+
+/** Each fault kind's price, in FAULT_KINDS order (for weightedFaults). */
+export function faultPrices(costs: Costs): Float64Array {
+  return Float64Array.from(FAULT_KINDS, (k) => costs.faultNs[k] ?? 1000);
 }
 
 /** The page faults, by kind. */

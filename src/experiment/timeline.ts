@@ -6,8 +6,8 @@
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
 import type { Process } from '../mm/process.js';
-import { callNs, callsNs, type Costs, DEFAULT_COSTS, faultsNs, kernelWork, unitWorkNs } from './cost-model.js';
-import { totalFaults } from '../mm/fault-kinds.js';
+import { callNs, callsNs, type Costs, DEFAULT_COSTS, faultPrices, kernelWork, unitWorkNs } from './cost-model.js';
+import { totalFaults, weightedFaults } from '../mm/fault-kinds.js';
 
 export interface LockWaitNs {
   mmapLockRead: number;
@@ -67,6 +67,7 @@ export class Timeline {
     this.cpuFree = new Float64Array(cpus);
     proc.setThreads(threads, cpus);
     this.callsNs = callsNs(mm.syscalls, costs);
+    this.faultPrices = faultPrices(costs);
     this.last = this.totals(zeroTotals());
     // what the kernel's tracepoints say between two charges: calls made, and with more than one
     // thread the VMAs written and addresses faulted (one thread never finds a lock still held: it
@@ -85,6 +86,7 @@ export class Timeline {
   /** Faults counted at the last pricing of faults, and their price. */
   private faultCount = -1;
   private faultsNs = 0;
+  private readonly faultPrices: Float64Array;
 
   /** The counters now (into `into`, so a charge allocates nothing). */
   private totals(into: Totals): Totals {
@@ -93,7 +95,7 @@ export class Timeline {
     // counts only grow: an unchanged total means every kind is unchanged
     if (faults !== this.faultCount) {
       this.faultCount = faults;
-      this.faultsNs = faultsNs(mm.faults, this.costs);
+      this.faultsNs = weightedFaults(mm.faults, this.faultPrices);
     }
     into.work = this.callsNs + this.faultsNs + unitWorkNs(kernelWork(mm), this.costs);
     into.write = mm.lock.total.write;

@@ -16,3 +16,8 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export function totalFaults(f: Readonly<Record<FaultKind, number>>): number {
   return f.anon + f.zero + f.cow + f.thp + f.hugeZero + f.file + f.userfault + f.sigsegv + f.sigbus;
 }
+
+/** The faults weighted per kind (weights in FAULT_KINDS order), added in that order. */
+export function weightedFaults(f: Readonly<Record<FaultKind, number>>, w: Float64Array): number {
+  return f.anon * w[0] + f.zero * w[1] + f.cow * w[2] + f.thp * w[3] + f.hugeZero * w[4] + f.file * w[5] + f.userfault * w[6] + f.sigsegv * w[7] + f.sigbus * w[8];
+}
