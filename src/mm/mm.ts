@@ -207,6 +207,7 @@ export class Mm {
       last = v.end;
     }
     if (count !== this.vmas.count) throw new Error('tree and list disagree');
+    this.vmas.check();
     let rssAnon = 0;
     let rssShmem = 0;
     let anonHuge = 0;

@@ -125,7 +125,7 @@ export class VmaTree {
     v.end = hi.start;
     if (index && lowerSmaller) index.add(v, v.start, v.end);
     else index?.add(hi, hi.start, hi.end);
-    this.link(hi);
+    this.linkAfter(v, hi);
     if (!index && this.count >= INDEX_FROM) this.buildIndex();
   }
 
@@ -162,10 +162,26 @@ export class VmaTree {
     for (let v = this.head; v; v = v.next) v.rangeId = -1;
   }
 
+  /**
+   * Put hi in the tree and the list right after v, which it was part of: the memory covered is
+   * the same, so no gap changes.
+   */
+  private linkAfter(v: Vma, hi: Vma): void {
+    const next = v.next;
+    hi.prev = v;
+    hi.next = next;
+    v.next = hi;
+    if (next) next.prev = hi;
+    else this.tail = hi;
+    this.tree.set(hi.start, hi);
+    this.onChange?.(hi.start, hi.end);
+  }
+
   private unlink(v: Vma): void {
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
-    this.gaps.delete(v.start);
+    // a gap ends at v's start only when something free lies right below it
+    if ((v.prev ? v.prev.end : 0) < v.start) this.gaps.delete(v.start);
     this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
     if (v.prev) v.prev.next = v.next;
     else this.head = v.next;
@@ -213,6 +229,28 @@ export class VmaTree {
       if (a >= lo) return a;
     }
     return -1;
+  }
+
+  /**
+   * Check the tree against the list, the gaps against the VMAs and the index against both
+   * (tests; throws on the first disagreement).
+   */
+  check(): void {
+    let prev: Vma | null = null;
+    let n = 0;
+    const want: [number, number][] = [];
+    for (let v = this.head; v; prev = v, v = v.next) {
+      n++;
+      if (v.prev !== prev) throw new Error(`list links broken at ${v}`);
+      if (this.tree.get(v.start) !== v) throw new Error(`tree does not hold ${v} at its start`);
+      if (this.find(v.start) !== v || this.find(v.end - 1) !== v) throw new Error(`find() misses ${v}`);
+      const below = prev ? prev.end : 0;
+      if (below < v.start) want.push([v.start, below]);
+    }
+    if (this.tail !== prev || n !== this.tree.size) throw new Error('list and tree disagree');
+    want.push([TOP, prev ? prev.end : 0]);
+    const have = [...this.gaps.entries()].map(([end, start]) => [end, start]);
+    if (JSON.stringify(have) !== JSON.stringify(want)) throw new Error(`gaps ${JSON.stringify(have)} where the VMAs leave ${JSON.stringify(want)}`);
   }
 
   /** Whether [start, end) overlaps no VMA. */
