@@ -221,6 +221,29 @@ export class NumberBTree<V> {
     }
   }
 
+  /**
+   * Give the entry at key `from` the smaller key `to`, in place: no key may lie in [to, from)
+   * (the entry keeps its place in the order). Separators above it that were larger than `to`
+   * become `to`, so every search still finds it. Returns whether `from` was there.
+   */
+  moveKeyDown(from: number, to: number): boolean {
+    this.depth = 0;
+    let node = this.root;
+    while (!this.isLeaf[node]) {
+      const i = Math.max(0, this.floorIn(node, from));
+      this.pushPath(node, i);
+      node = this.kids[node * SLOTS + i];
+    }
+    const i = this.floorIn(node, from);
+    if (i < 0 || this.keys[node * SLOTS + i] !== from) return false;
+    this.keys[node * SLOTS + i] = to;
+    for (let d = this.depth; d > 0; d -= 2) {
+      const at = this.path[d - 2] * SLOTS + this.path[d - 1];
+      if (this.keys[at] > to) this.keys[at] = to;
+    }
+    return true;
+  }
+
   private insertAt(node: number, at: number, k: number, aux: number, v: V | undefined, kid: number): void {
     const base = node * SLOTS;
     const end = base + this.count[node];

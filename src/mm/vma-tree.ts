@@ -194,13 +194,22 @@ export class VmaTree {
   setStart(v: Vma, start: number): void {
     if (v.start === start) return;
     this.onChange?.(Math.min(start, v.start), v.end);
+    const below = v.prev ? v.prev.end : 0;
+    if (start < v.start) {
+      // growing down (a top-down mmap beside v): both keys move down in place
+      this.index?.add(v, start, v.start);
+      this.tree.moveKeyDown(v.start, start);
+      if (start > below) this.gaps.moveKeyDown(v.start, start);
+      else this.gaps.delete(v.start);
+      v.start = start;
+      return;
+    }
     this.tree.delete(v.start);
     this.gaps.delete(v.start);
-    if (start < v.start) this.index?.add(v, start, v.start);
-    else this.index?.clear(v, v.start, start);
+    this.index?.clear(v, v.start, start);
     v.start = start;
     this.tree.set(start, v);
-    this.setGap(start, v.prev ? v.prev.end : 0);
+    this.setGap(start, below);
   }
 
   /** Change a VMA's end in place; it must not overlap the next VMA. */
