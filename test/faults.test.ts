@@ -23,6 +23,19 @@ describe('signals', () => {
     expect(() => p.read8(BASE + P)).toThrow(expect.objectContaining({ code: U.SEGV_MAPERR, addr: BASE + P }));
   });
 
+  it('takes mmap_lock once per faulting store, inside one page or across several (lock_mm_and_find_vma)', () => {
+    const p = new Process();
+    p.mmap(BASE, P, RW, FIXED);
+    for (const [at, len] of [[BASE + 2 * P, 16], [BASE + 2 * P + 8, 1], [BASE + 3 * P, 3 * P]]) {
+      const before = p.mm.lock.total.read;
+      expect(() => p.fill(at, len, 1)).toThrow(expect.objectContaining({ code: U.SEGV_MAPERR, addr: at }));
+      expect(p.mm.lock.total.read - before).toBe(1);
+    }
+    const before = p.mm.lock.total.read;
+    expect(() => p.write8(BASE + 5 * P, 1)).toThrow(expect.objectContaining({ code: U.SEGV_MAPERR }));
+    expect(p.mm.lock.total.read - before).toBe(1);
+  });
+
   it('runs the installed handler, which may fix the mapping and retry the access', () => {
     const p = new Process();
     const seen: U.SigInfo[] = [];

@@ -434,14 +434,19 @@ export class Process {
 
   private store(addr: number, src: Uint8Array | null, len: number, byte: number): void {
     // the common store (a malloc'd object's memset): inside one page that is there to write
+    // (a fault is delivered here, not resolved again by the loop below: a second attempt would
+    // count a second mmap_lock acquisition)
     const off = addr % PAGE_SIZE;
     if (len > 0 && off + len <= PAGE_SIZE) {
-      const pfn = resolvePage(this.mm, addr, USER_WRITE);
-      if (pfn > 0) {
-        if (src) this.kernel.frames.write(pfn, off, src, 0, len);
-        else this.kernel.frames.fill(pfn, off, len, byte);
-        this.mm.tlb.finish();
-        return;
+      for (let tries = 0; ; tries++) {
+        const pfn = resolvePage(this.mm, addr, USER_WRITE);
+        if (pfn > 0) {
+          if (src) this.kernel.frames.write(pfn, off, src, 0, len);
+          else this.kernel.frames.fill(pfn, off, len, byte);
+          this.mm.tlb.finish();
+          return;
+        }
+        this.deliver(pfn, addr, tries);
       }
     }
     let done = 0;
@@ -462,14 +467,7 @@ export class Process {
   }
 
   write8(addr: number, v: number): void {
-    for (let tries = 0; ; tries++) {
-      const pfn = resolvePage(this.mm, addr, USER_WRITE);
-      if (pfn > 0) {
-        this.mm.tlb.finish();
-        return this.kernel.frames.fill(pfn, addr % PAGE_SIZE, 1, v & 0xff);
-      }
-      this.deliver(pfn, addr, tries);
-    }
+    this.store(addr, null, 1, v & 0xff);
   }
 
   read32(addr: number): number {
