@@ -38,8 +38,9 @@ export function loadWorkload(spec: WorkloadSpec): EventList {
 }
 
 /**
- * One job. A trace streams (two passes, a chunk of events in memory at a time); a synthetic
- * workload is generated whole.
+ * One job. A trace streams (openTrace: a first pass learns its shape and keeps its events when
+ * there are at most 4 M, else a second pass decodes them a chunk at a time); a synthetic workload
+ * is generated whole.
  */
 export async function runJob(job: Job, opts: RunOptions = {}): Promise<RunResult> {
   const o = { ...opts, keepSamples: job.keepSamples, threads: job.threads, cpus: job.cpus, profile: job.profile, keepBytes: job.keepBytes, uffdHeapBytes: job.uffdHeapBytes };

@@ -1,7 +1,8 @@
 // Trace files: malloc-trace v1 and glibc mtrace output, plain or gzip-compressed, decoded by
 // trace-decoder.ts. `readTrace` loads a whole (small) trace into memory; `scanTrace` and
 // `traceChunks` stream one of any size in two passes (the first learns the event count, threads
-// and slots a replay needs), holding only a chunk of events at a time.
+// and slots a replay needs), holding only a chunk of events at a time; `openTrace` does both and
+// skips the second decode of a trace short enough to keep.
 import { createReadStream, openSync, readFileSync, readSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
@@ -110,10 +111,7 @@ export interface StreamOptions extends DecoderOptions {
 
 /** The first pass: count what a replay needs, keeping nothing but the live IDs. */
 export async function scanTrace(path: string, opts: StreamOptions = {}): Promise<WorkloadShape> {
-  const dec = new TraceDecoder(path, opts);
-  const counter = new ShapeCounter(opts.threads);
-  for await (const _ of decodeFile(path, dec, counter));
-  return counter.shape(traceName(path), true, dec.slots, { traceErrors: dec.errors, firstTraceError: dec.firstError });
+  return (await openTrace(path, { ...opts, keepEvents: 0 })).shape;
 }
 
 /**
