@@ -157,6 +157,21 @@ describe('mremap_vma_merge', () => {
         expect(p.mm.lock.total.write).toBe(locks);
       });
     }
+
+    it('refuses smaps that no longer describe the range (EAGAIN), changing nothing', () => {
+      const p = fragmented(4, 4);
+      const before = readSmaps(p);
+      p.munmap(BASE + 5 * P, P); // a hole the list does not know of
+      const maps = p.readProc('/proc/self/maps');
+      expect(() => mremapVmaMerge(p, BASE, 16 * P, { smaps: before })).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+      expect(() => mremapVmaMerge(p, BASE, 16 * P, { smaps: [] })).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+      expect(() => mremapVmaMerge(p, BASE, 4 * P, { smaps: before.map((v) => ({ ...v, perms: 'r--p' })) })).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+      expect(p.readProc('/proc/self/maps')).toBe(maps);
+      // a list that still describes the range merges it as a fresh read would
+      const q = fragmented(4, 4);
+      expect(mremapVmaMerge(q, BASE, 16 * P, { smaps: readSmaps(q) }).vmasBefore).toBe(4);
+      expect(q.mm.vmas.overlapping(BASE, BASE + 16 * P).length).toBe(1);
+    });
   });
 });
 

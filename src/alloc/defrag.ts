@@ -29,7 +29,7 @@ import {
   UFFDIO_REGISTER_MODE_MISSING,
   type UffdMsg,
 } from '../mm/userfaultfd/uapi.js';
-import { readSmaps, type SmapsVma, type Sys } from './sys.js';
+import { readMaps, readSmaps, type SmapsVma, type Sys } from './sys.js';
 
 const dbg = createDebug('uffd:defrag');
 
@@ -48,10 +48,11 @@ export interface MergeOptions {
    */
   absorbGuards?: boolean;
   /**
-   * The VMAs of /proc/self/smaps as the caller read them, with nothing in the range changed since
-   * (a defragmenter merging many ranges reads smaps once, not once per range; reading it costs
-   * the kernel a walk of every VMA's page tables). The range is checked against them as against
-   * a fresh read. @defaultValue smaps is read afresh
+   * The VMAs of /proc/self/smaps as the caller read them (a defragmenter merging many ranges reads
+   * smaps once, not once per range: producing it costs the kernel a walk of every VMA's page
+   * tables). The range is checked against them as against a fresh read, once /proc/self/maps (one
+   * line a VMA, no page walk) confirms they still describe it: EAGAIN, nothing changed, when they
+   * do not. @defaultValue smaps is read afresh
    */
   smaps?: SmapsVma[];
 }
@@ -88,7 +89,13 @@ export function innerGuards(vmas: SmapsVma[]): SmapsVma[] {
 export function checkMergeable(sys: Sys, addr: number, len: number, absorbGuards = false, smaps?: SmapsVma[]): SmapsVma[] {
   if (addr % PAGE_SIZE || len % PAGE_SIZE || len <= 0) throw new Errno('EINVAL', 'unaligned or empty range');
   const end = addr + len;
-  const vmas = (smaps ?? readSmaps(sys)).filter((v) => v.end > addr && v.start < end);
+  const inRange = (v: SmapsVma) => v.end > addr && v.start < end;
+  const vmas = (smaps ?? readSmaps(sys)).filter(inRange);
+  if (smaps) {
+    const now = readMaps(sys).filter(inRange);
+    const same = (v: SmapsVma, w: SmapsVma) => v.start === w.start && v.end === w.end && v.perms === w.perms && v.inode === w.inode;
+    if (now.length !== vmas.length || now.some((v, i) => !same(v, vmas[i]))) throw new Errno('EAGAIN', 'the smaps given no longer describe the range: read them again');
+  }
   let at = addr;
   for (const v of vmas) {
     if (v.start > at) throw new Errno('ENOMEM', `hole at 0x${at.toString(16)}`);

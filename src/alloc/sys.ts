@@ -45,8 +45,20 @@ export interface SmapsVma {
 
 /** Parse /proc/self/smaps, as a library finds out what its address space looks like. */
 export function readSmaps(sys: Sys): SmapsVma[] {
+  return parseMaps(sys.readProc('/proc/self/smaps'));
+}
+
+/**
+ * Parse /proc/self/maps: one line a VMA, no page-table walk behind it (so much cheaper than smaps
+ * for the kernel to produce); VmFlags and Rss are left empty.
+ */
+export function readMaps(sys: Sys): SmapsVma[] {
+  return parseMaps(sys.readProc('/proc/self/maps'));
+}
+
+/** The VMAs of a maps or smaps text (smaps adds each VMA's VmFlags and Rss under its line). */
+function parseMaps(text: string): SmapsVma[] {
   const out: SmapsVma[] = [];
-  const text = sys.readProc('/proc/self/smaps');
   // line by line without splitting: only the lines wanted become strings (a split of a large
   // smaps made a string of every line, and the collector most of the time of a defragmentation)
   let v: SmapsVma | undefined;
