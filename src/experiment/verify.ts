@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import type { Allocator } from '../alloc/allocator.js';
 import { MMAP_BASE, START_BRK } from '../mm/mm.js';
 import { Process } from '../mm/process.js';
+import { ZERO_PFN } from '../mm/frames.js';
+import { PTEF_UNTOUCHED, pteIndex } from '../mm/page-table.js';
+import { VM_SHARED, VM_UFFD_WP, VM_WRITE } from '../mm/vma.js';
 import { hex, MAP_FIXED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/uapi.js';
 import { UFFD_FEATURES, UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFDIO_REGISTER_MODE_WP, UFFDIO_ZEROPAGE_MODE_DONTWAKE, UFFDIO_ZEROPAGE_MODE_HUGE_ZERO_EXT, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES } from '../mm/userfaultfd/uapi.js';
 import { ScenarioRunner } from '../script/run.js';
@@ -53,6 +56,19 @@ class KernelLog {
   event = -1;
   bytesWritten = 0;
   private brkTop = 0;
+  /** Where the last OVERHEAD_PROBES stores began, oldest first from storesSeen (a ring). */
+  private readonly recentStores = new Float64Array(OVERHEAD_PROBES);
+  private storesSeen = 0;
+
+  private noteStore(addr: number): void {
+    this.recentStores[this.storesSeen++ % OVERHEAD_PROBES] = addr;
+  }
+
+  /** The addresses of the last stores, oldest first. */
+  lastStores(): number[] {
+    const n = Math.min(this.storesSeen, OVERHEAD_PROBES);
+    return Array.from({ length: n }, (_, k) => this.recentStores[(this.storesSeen - n + k) % OVERHEAD_PROBES]);
+  }
 
   add(line: string): void {
     this.lines.push(line);
@@ -143,6 +159,7 @@ class KernelLog {
       },
       fill: (f, [a, len, byte]) => {
         if (len > 0) log.add(`fill ${off(a)} ${hex(len)} ${byte & 0xff}`);
+        if (len > 0) log.noteStore(a);
         log.bytesWritten += len;
         return f(...([a, len, byte] as never[]));
       },
@@ -159,6 +176,7 @@ class KernelLog {
       write: (f, [a, data]) => {
         const d = data as Uint8Array | number[];
         if (d.length) log.add(`fill ${off(a as number)} ${hex(d.length)} ${d[0]}`);
+        if (d.length) log.noteStore(a as number);
         log.bytesWritten += d.length;
         return f(...([a, data] as never[]));
       },
@@ -223,6 +241,23 @@ const OVERHEAD_PROBES = 2000;
 /** Operations the recorder does not time. */
 const UNTIMED = new Set(['maps', 'count', 'rss', 'events', 'locks', 'elapsed', 'faults']);
 
+/**
+ * Whether a 16-byte store in addr's page changes nothing a verify run compares: the page is
+ * present in a private writable anonymous VMA without uffd-wp, PTE-mapped to a frame of its own
+ * that already holds data and has been touched since it was installed (no fault, no lock, no
+ * first touch; the page stays non-zero).
+ */
+function inertStore(proc: Process, addr: number): boolean {
+  const mm = proc.mm;
+  const v = mm.vmas.find(addr);
+  if (!v || !(v.flags & VM_WRITE) || v.flags & (VM_SHARED | VM_UFFD_WP) || v.file) return false;
+  const e = mm.pt.pmd(addr);
+  if (!e || e.huge !== 0 || !e.pte) return false;
+  const i = pteIndex(addr);
+  const pfn = e.pte[i];
+  return pfn > 0 && pfn !== ZERO_PFN && !(e.pteFlags![i] & PTEF_UNTOUCHED) && mm.frames.refs(pfn) === 1 && mm.frames.hasData(pfn);
+}
+
 /** Log a workload's kernel operations through one allocator, with checkpoints. */
 /** A logged run: the log, its checkpoints, the simulated process, and the lines that end an overhead probe (`elapsed`). */
 export interface LoggedRun {
@@ -250,7 +285,15 @@ export function logRun(w: EventList, opts: VerifyOptions): LoggedRun {
   const probeAt = hex(BRK_SPAN - 2 * 2 ** 20);
   const probeEnds: number[] = [];
   const probe = () => {
-    for (let k = 0; k < OVERHEAD_PROBES; k++) log.add(`fill ${probeAt} 0x10 ${TOUCH}`);
+    // the probe repeats the run's own last stores, in their order, where a store changes nothing
+    // the run compares: it pays the TLB and cache misses of the run's own pattern of stores (one
+    // hot page paid none and left up to 2x of the recorder's cost in the kernel's time; pages
+    // spread evenly over the heap paid 3-5x too much here). Before any store, the probe page.
+    const stores = log.lastStores().filter((a) => inertStore(proc, a));
+    for (let k = 0; k < OVERHEAD_PROBES; k++) {
+      const a = stores.length ? stores[k % stores.length] : -1;
+      log.add(`fill ${a < 0 ? probeAt : off(a - (a % PAGE_SIZE) + Math.min(a % PAGE_SIZE, PAGE_SIZE - 0x10))} 0x10 ${TOUCH}`);
+    }
     probeEnds.push(log.lines.length);
     log.add('elapsed');
   };
