@@ -105,3 +105,47 @@ describe('vm.max_map_count', () => {
     expect(() => p.mmap(BASE + 6 * P, P, RW, FIXED)).toThrow(expect.objectContaining({ code: 'ENOMEM' }));
   });
 });
+
+import { INDEX_FROM, INDEX_UNTIL } from '../src/mm/vma-tree.js';
+
+describe('the VMA tree across its index thresholds', () => {
+  it('finds every VMA and keeps its gaps while the range index is built and dropped', () => {
+    const p = new Process({ settings: { maxMapCount: 1 << 20 } });
+    const pages = INDEX_FROM + 600;
+    const mapped = new Uint8Array(pages);
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    let [indexed, up, down, steps] = [false, 0, 0, 0];
+    // pages of alternating protections never merge: one VMA each
+    const toggle = (i: number, on: boolean) => {
+      if (on) p.mmap(BASE + i * P, P, i % 2 ? RW : PROT_READ, FIXED);
+      else p.munmap(BASE + i * P, P);
+      mapped[i] = on ? 1 : 0;
+      const count = p.mm.mapCount;
+      if (!indexed && count >= INDEX_FROM) [indexed, up] = [true, up + 1];
+      if (indexed && count < INDEX_UNTIL) [indexed, down] = [false, down + 1];
+      if (++steps % 97 === 0 || count === INDEX_FROM || count === INDEX_UNTIL - 1) p.mm.checkInvariants();
+    };
+    const order = (n: number) => {
+      const o = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = rand(i + 1);
+        [o[i], o[j]] = [o[j], o[i]];
+      }
+      return o;
+    };
+    for (const i of order(pages)) toggle(i, true);
+    for (let k = 0; k < 2000; k++) {
+      const i = rand(pages);
+      toggle(i, !mapped[i]);
+    }
+    // unmap until the index goes, then map everything again: VMAs that outlived the index are in the new one
+    for (const i of order(pages)) if (indexed && mapped[i]) toggle(i, false);
+    for (const i of order(pages)) if (!mapped[i]) toggle(i, true);
+    p.munmap(BASE, (pages / 2) * P);
+    mapped.fill(0, 0, pages / 2);
+    p.mm.checkInvariants();
+    for (let i = 0; i < pages; i++) expect(p.mm.vmas.find(BASE + i * P + 7) !== null).toBe(mapped[i] === 1);
+    expect([up, down]).toEqual([2, 1]);
+  });
+});
