@@ -31,7 +31,9 @@ describe('NumberBTree', () => {
         const sorted = [...model.keys()].sort((a, b) => a - b);
         expect(t.size).toBe(sorted.length);
         expect([...t.entries()].map(([k, v]) => [k, v])).toEqual(sorted.map((k) => [k, model.get(k)]));
-        expect([...t.entriesReversed()].map(([k]) => k)).toEqual([...sorted].reverse());
+        const down: number[] = [];
+        for (let slot = t.lastSlot(); slot >= 0; slot = t.prevSlot(slot)) down.push(t.keyAt(slot));
+        expect(down).toEqual([...sorted].reverse());
         expect(t.moveKeyDown(3001, 3000)).toBe(false);
         for (let q = -1; q <= 3001; q += 7) {
           const floor = sorted.filter((k) => k <= q).pop();

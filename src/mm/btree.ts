@@ -364,16 +364,6 @@ export class NumberBTree<V> {
     return NONE;
   }
 
-  /** [key, value, aux] from the highest key down. */
-  *entriesReversed(): IterableIterator<[number, V, number]> {
-    for (let leaf = this.tail; leaf !== NONE; leaf = this.prevLeaf[leaf]) {
-      for (let i = this.count[leaf] - 1; i >= 0; i--) {
-        const s = leaf * SLOTS + i;
-        yield [this.keys[s], this.vals[s] as V, this.aux[s]];
-      }
-    }
-  }
-
   *entries(): IterableIterator<[number, V, number]> {
     for (let leaf = this.head; leaf !== NONE; leaf = this.nextLeaf[leaf]) {
       for (let i = 0; i < this.count[leaf]; i++) {
