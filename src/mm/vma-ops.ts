@@ -36,6 +36,19 @@ export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
   return hi;
 }
 
+/**
+ * munmap's commonest case in a heap of small mappings, a hole inside one VMA: the VMAs that
+ * __split_vma at both ends and the removal of the middle leave, made directly (the caller has
+ * checked max_map_count and hugetlb alignment, and zaps the pages).
+ */
+export function punchHole(mm: Mm, v: Vma, start: number, end: number): void {
+  splitHugeAt(mm, start);
+  splitHugeAt(mm, end);
+  const hi = v.cloneRange(end, v.end);
+  mm.vmas.punchHole(v, start, hi);
+  if (dbg.enabled) dbg('hole [%s, %s) in %s | %s', start.toString(16), end.toString(16), v, hi);
+}
+
 /** Ensure n splits ahead would not pass max_map_count. */
 export function checkSplits(mm: Mm, n: number): void {
   if (n > 0 && mm.mapCount + n - 1 >= mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');

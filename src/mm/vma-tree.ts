@@ -130,6 +130,29 @@ export class VmaTree {
   }
 
   /**
+   * munmap of a hole inside v (what two __split_vma calls and a removal leave): v now ends at
+   * start, and hi, cloned from v for [end, v's old end), goes in after it. The index is written
+   * for the smaller side, as split() does.
+   */
+  punchHole(v: Vma, start: number, hi: Vma): void {
+    const end = hi.start;
+    this.onChange?.(v.start, v.end);
+    const index = this.index;
+    if (index && v.end - end > start - v.start) {
+      index.rename(v, hi);
+      index.add(v, v.start, start);
+      index.clear(hi, start, end);
+    } else if (index) {
+      index.clear(v, start, v.end);
+      index.add(hi, end, hi.end);
+    }
+    v.end = start;
+    this.linkAfter(v, hi);
+    this.setGap(end, start);
+    if (!index && this.count >= INDEX_FROM) this.buildIndex();
+  }
+
+  /**
    * vma_merge_new_range's "both" case: prev grows to next's end and next goes. The index is
    * written for the smaller side: prev's old range (and the new range between) under next's
    * slots, renamed, when next is the larger; else the new range and next's under prev's.

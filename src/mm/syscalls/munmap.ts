@@ -3,7 +3,7 @@ import type { Mm } from '../mm.js';
 import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { type Vma, VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
-import { removeVma, splitVma } from '../vma-ops.js';
+import { punchHole, removeVma, splitVma } from '../vma-ops.js';
 
 /**
  * Unmap [start, end): split the VMAs at the edges, drop their pages (guard markers too) and
@@ -25,6 +25,12 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
     throw new Errno('ENOMEM', 'max_map_count');
   }
   mm.userfault?.unmap?.(start, end);
+  if (first.start < start && first.end > end) {
+    punchHole(mm, first, start, end);
+    unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
+    freePgtables(mm, start, end, start, end);
+    return true;
+  }
   let v: typeof first | null = first;
   if (v.start < start) v = splitVma(mm, v, start);
   const doomed = [];
