@@ -145,6 +145,19 @@ describe('the VMA tree across its index thresholds', () => {
     p.munmap(BASE, (pages / 2) * P);
     mapped.fill(0, 0, pages / 2);
     p.mm.checkInvariants();
+    // holes punched inside one large VMA while the index is kept (munmap's punchHole)
+    expect(indexed).toBe(true);
+    const big = BASE + pages * P + 64 * P;
+    p.mmap(big, 256 * P, RW, FIXED);
+    const bigMapped = new Uint8Array(256).fill(1);
+    for (let k = 0; k < 60; k++) {
+      const at = 1 + rand(250);
+      const n = 1 + rand(3);
+      p.munmap(big + at * P, n * P);
+      bigMapped.fill(0, at, at + n);
+      p.mm.checkInvariants();
+    }
+    for (let i = 0; i < 256; i++) if (!bigMapped[i]) expect(p.mm.vmas.find(big + i * P)).toBeNull();
     for (let i = 0; i < pages; i++) expect(p.mm.vmas.find(BASE + i * P + 7) !== null).toBe(mapped[i] === 1);
     expect([up, down]).toEqual([2, 1]);
   });
