@@ -80,7 +80,12 @@ export async function runJobs(jobs: Job[], onDone: (finished: number, total: num
       return new Promise<void>((resolve, reject) => {
         const feed = () => {
           if (next >= jobs.length) {
-            void w.terminate().then(() => resolve());
+            // no more work: the worker ends by itself. terminate() stops it wherever it is, and on
+            // Node 20 that can abort the whole process when V8 is still compiling for the worker
+            // on a background thread (seen here: NodePlatform::ForIsolate's assertion; the
+            // worker-exit race of nodejs/node#51129)
+            w.once('exit', () => resolve());
+            w.postMessage(null);
             return;
           }
           const i = next++;

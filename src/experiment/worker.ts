@@ -3,7 +3,12 @@ import { parentPort } from 'node:worker_threads';
 import { TraceFormatError } from '../workloads/trace.js';
 import { type Job, runJob } from './jobs.js';
 
-parentPort!.on('message', (job: Job) => {
+parentPort!.on('message', (job: Job | null) => {
+  // null: no more work; closing the port lets the thread end by itself
+  if (job === null) {
+    parentPort!.close();
+    return;
+  }
   runJob(job).then(
     (result) => parentPort!.postMessage({ result }),
     (e: unknown) =>
