@@ -43,6 +43,18 @@ describe('malloc family', () => {
     expect(q % 128).toBe(0);
   });
 
+  it('refuses realloc and malloc_usable_size of a freed slot its thread cache holds', () => {
+    const { m } = setup();
+    m.setThread(0);
+    const a = m.malloc(40);
+    m.free(a);
+    expect(() => m.realloc(a, 10)).toThrow(expect.objectContaining({ kind: 'invalid-pointer', ptr: a }));
+    expect(() => m.usableSize(a)).toThrow(expect.objectContaining({ kind: 'invalid-pointer', ptr: a }));
+    expect(() => m.free(a)).toThrow(expect.objectContaining({ kind: 'double-free', ptr: a }));
+    expect(m.malloc(40)).toBe(a); // the cached slot is handed out again, live
+    expect(m.usableSize(a)).toBeGreaterThanOrEqual(40);
+  });
+
   it('reports invalid pointers and double frees as typed errors and stays usable', () => {
     const { p, m } = setup();
     const a = m.malloc(40);

@@ -28,6 +28,7 @@ export class EventList {
     readonly name: string,
     capacity = 1024,
   ) {
+    capacity = Math.max(1, Math.floor(capacity)); // grow() doubles it: never 0
     this.op = new Uint8Array(capacity);
     this.x = new Float64Array(capacity);
     this.y = new Float64Array(capacity);

@@ -338,10 +338,11 @@ export class UffdMalloc {
     return ptr;
   }
 
-  /** Whether ptr is a slot sitting in a thread cache (live in its slab, free for the program). */
-  private isCached(ptr: number): boolean {
-    const slab = this.slabAt(ptr);
-    return slab !== null && slab.live[(ptr - slab.base) / slab.size] === SLOT_CACHED;
+  /** Where ptr lives, for a call that must not be given a slot sitting in a thread cache (that slot is free for the program). */
+  private locateLive(ptr: number, op: string): ReturnType<UffdMalloc['locate']> {
+    const where = this.locate(ptr, op);
+    if ('slab' in where && where.slab.live[where.slot] === SLOT_CACHED) throw new HeapError('invalid-pointer', ptr, op);
+    return where;
   }
 
   /** free(3). free(0) does nothing; an invalid pointer or a double free throws a HeapError. */
@@ -407,8 +408,7 @@ export class UffdMalloc {
   /** malloc_usable_size(3). */
   usableSize(ptr: number): number {
     if (ptr === 0) return 0;
-    if (this.isCached(ptr)) throw new HeapError('invalid-pointer', ptr, 'malloc_usable_size');
-    const where = this.locate(ptr, 'malloc_usable_size');
+    const where = this.locateLive(ptr, 'malloc_usable_size');
     if ('slab' in where) return where.slab.size;
     if ('run' in where) return where.run.runPages(ptr) * PAGE;
     return where.large.len;
@@ -435,8 +435,7 @@ export class UffdMalloc {
       this.free(ptr);
       return 0;
     }
-    if (this.isCached(ptr)) throw new HeapError('invalid-pointer', ptr, 'realloc');
-    const where = this.locate(ptr, 'realloc');
+    const where = this.locateLive(ptr, 'realloc');
     const old = this.requested(ptr, where);
     if ('large' in where && size > MEDIUM_MAX) {
       const len = Math.ceil(size / PAGE) * PAGE;
