@@ -158,6 +158,38 @@ describe('mremap_vma_merge', () => {
       });
     }
 
+    it('fuzz: any smaps list, true or mangled, merges with every byte kept or is an errno with nothing changed', () => {
+      const field = fc.constantFrom('start', 'end', 'perms', 'inode', 'flags', 'rssKb', 'drop', 'none');
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.nat(5), field, fc.integer({ min: -3, max: 3 })), { maxLength: 4 }), fc.integer({ min: 1, max: 16 }), (edits, pages) => {
+          const p = fragmented(4, 4);
+          const list = readSmaps(p).map((v) => ({ ...v, flags: new Set(v.flags) }));
+          for (const [i, what, d] of edits) {
+            const v = list[i % list.length];
+            if (!v) continue;
+            if (what === 'start') v.start += d * P;
+            else if (what === 'end') v.end += d * P;
+            else if (what === 'perms') v.perms = d > 0 ? 'r--p' : 'rw-s';
+            else if (what === 'inode') v.inode = Math.abs(d);
+            else if (what === 'flags') v.flags.add(d > 0 ? 'um' : 'lo');
+            else if (what === 'rssKb') v.rssKb = -d;
+            else if (what === 'drop') list.splice(i % list.length, 1);
+          }
+          const maps = p.readProc('/proc/self/maps');
+          const bytes = p.read(BASE, 16 * P);
+          try {
+            mremapVmaMerge(p, BASE, pages * P, { smaps: list });
+          } catch (e) {
+            if (!(e instanceof U.Errno)) throw e;
+            expect(p.readProc('/proc/self/maps')).toBe(maps);
+          }
+          expect(Buffer.from(p.read(BASE, 16 * P)).equals(Buffer.from(bytes))).toBe(true);
+          p.mm.checkInvariants();
+        }),
+        { numRuns: 200 },
+      );
+    });
+
     it('refuses smaps that no longer describe the range (EAGAIN), changing nothing', () => {
       const p = fragmented(4, 4);
       const before = readSmaps(p);
