@@ -190,6 +190,20 @@ describe('mremap_vma_merge', () => {
       );
     });
 
+    it('given smaps that hide another userfaultfd, fails at UFFDIO_REGISTER and undoes its setup', () => {
+      const p = fragmented(4, 4);
+      const list = readSmaps(p);
+      const other = p.userfaultfd();
+      p.uffdApi(other);
+      p.uffdRegister(other, BASE + 4 * P, 4 * P, 1);
+      const maps = p.readProc('/proc/self/maps');
+      const fds = (p as unknown as { fds: Map<number, unknown> }).fds;
+      const open = fds.size;
+      expect(() => mremapVmaMerge(p, BASE, 16 * P, { smaps: list })).toThrow(expect.objectContaining({ code: 'EBUSY' }));
+      expect(p.readProc('/proc/self/maps')).toBe(maps);
+      expect(fds.size).toBe(open); // its own userfaultfd was closed
+    });
+
     it('refuses smaps that no longer describe the range (EAGAIN), changing nothing', () => {
       const p = fragmented(4, 4);
       const before = readSmaps(p);

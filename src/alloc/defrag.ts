@@ -189,16 +189,26 @@ export class VmaMerge {
     const prot = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0);
     const mapFlags = MAP_PRIVATE | MAP_ANONYMOUS | (flags.has('nr') ? MAP_NORESERVE : 0);
     this.fd = sys.userfaultfd(O_CLOEXEC | O_NONBLOCK | (this.opts.userModeOnly ? UFFD_USER_MODE_ONLY : 0));
-    sys.uffdApi(this.fd, UFFD_FEATURE_MOVE | UFFD_FEATURE_EVENT_REMAP);
-    sys.uffdMonitor(this.fd, (m) => this.onMessage(m));
-    sys.uffdRegister(this.fd, this.addr, this.len, UFFDIO_REGISTER_MODE_MISSING);
-    this.hold = sys.mmap(0, this.len, prot, mapFlags | MAP_NORESERVE);
-    sys.uffdRegister(this.fd, this.hold, this.len, UFFDIO_REGISTER_MODE_MISSING);
-    // the target mirrors the fragments' flags, so the merged VMA is what they were
-    this.target = sys.mmap(0, this.len, prot, mapFlags);
-    if (flags.has('hg')) sys.madvise(this.target, this.len, MADV_HUGEPAGE);
-    if (flags.has('nh')) sys.madvise(this.target, this.len, MADV_NOHUGEPAGE);
-    sys.uffdRegister(this.fd, this.target, this.len, UFFDIO_REGISTER_MODE_MISSING);
+    try {
+      sys.uffdApi(this.fd, UFFD_FEATURE_MOVE | UFFD_FEATURE_EVENT_REMAP);
+      sys.uffdMonitor(this.fd, (m) => this.onMessage(m));
+      sys.uffdRegister(this.fd, this.addr, this.len, UFFDIO_REGISTER_MODE_MISSING);
+      this.hold = sys.mmap(0, this.len, prot, mapFlags | MAP_NORESERVE);
+      sys.uffdRegister(this.fd, this.hold, this.len, UFFDIO_REGISTER_MODE_MISSING);
+      // the target mirrors the fragments' flags, so the merged VMA is what they were
+      this.target = sys.mmap(0, this.len, prot, mapFlags);
+      if (flags.has('hg')) sys.madvise(this.target, this.len, MADV_HUGEPAGE);
+      if (flags.has('nh')) sys.madvise(this.target, this.len, MADV_NOHUGEPAGE);
+      sys.uffdRegister(this.fd, this.target, this.len, UFFDIO_REGISTER_MODE_MISSING);
+    } catch (e) {
+      // nothing has moved yet: undo the setup (closing the userfaultfd unregisters every range,
+      // userfaultfd_release) and report the errno
+      if (this.target) sys.munmap(this.target, this.len);
+      if (this.hold) sys.munmap(this.hold, this.len);
+      sys.close(this.fd);
+      this.fd = -1;
+      throw e;
+    }
     dbg('merge 0x%s +0x%s: %d VMAs, hold 0x%s, target 0x%s', this.addr.toString(16), this.len.toString(16), this.vmas.length, this.hold.toString(16), this.target.toString(16));
   }
 
