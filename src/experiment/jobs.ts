@@ -84,7 +84,12 @@ export async function runJobs(jobs: Job[], onDone: (finished: number, total: num
             // Node 20 that can abort the whole process when V8 is still compiling for the worker
             // on a background thread (seen here: NodePlatform::ForIsolate's assertion; the
             // worker-exit race of nodejs/node#51129)
-            w.once('exit', () => resolve());
+            // (and should it not have ended within a second, it is stopped after all)
+            const force = setTimeout(() => void w.terminate(), 1000);
+            w.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
             w.postMessage(null);
             return;
           }
