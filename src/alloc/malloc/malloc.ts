@@ -169,14 +169,14 @@ export class UffdMalloc {
 
   // ---- allocation ------------------------------------------------------------------------------
 
-  /** Per thread, per class, slots it freed and keeps for itself (they stay live in their slab). */
-  private readonly caches = new Map<number, number[][]>();
-  private cache: number[][] | null = null;
+  /** Per thread, the slots it freed and keeps for itself (they stay live in their slab). */
+  private readonly caches = new Map<number, ThreadCache>();
+  private cache: ThreadCache | null = null;
   private readonly cacheMax: number;
 
   setThread(tid: number): void {
     let c = this.caches.get(tid);
-    if (!c) this.caches.set(tid, (c = CLASS_SIZES.map(() => [])));
+    if (!c) this.caches.set(tid, (c = new ThreadCache(CLASS_SIZES.length, this.cacheMax)));
     this.cache = c;
   }
 
@@ -189,8 +189,8 @@ export class UffdMalloc {
   private mallocSize(size: number): number {
     if (size <= SMALL_MAX) {
       const cls = sizeClass(size);
-      const cached = this.cache?.[cls].pop();
-      if (cached !== undefined) return this.fromCache(cached, size);
+      const c = this.cache;
+      if (c !== null && c.count[cls] > 0) return this.fromCache(c, cls, size);
       return this.smallAlloc(cls, size, false);
     }
     if (size <= MEDIUM_MAX) return this.runAlloc(size);
@@ -328,9 +328,12 @@ export class UffdMalloc {
 
   private readonly freedLarge = new AddressSet();
 
-  /** A cached slot handed out again: it was never given back to its slab. */
-  private fromCache(ptr: number, size: number): number {
-    const slab = this.slabAt(ptr)!;
+  /** The slot last cached for class cls handed out again: it was never given back to its slab. */
+  private fromCache(c: ThreadCache, cls: number, size: number): number {
+    const j = c.pop(cls);
+    const slab = c.slabs[j]!;
+    const ptr = c.ptrs[j];
+    c.slabs[j] = null;
     const slot = (ptr - slab.base) / slab.size;
     slab.requested[slot] = size;
     slab.live[slot] = SLOT_LIVE;
@@ -357,14 +360,12 @@ export class UffdMalloc {
   private freeSlot(slab: Slab, ptr: number): void {
     const slot = (ptr - slab.base) / slab.size;
     if (slab.live[slot] === SLOT_CACHED) throw new HeapError('double-free', ptr, 'free');
-    if (this.cache) {
-      const list = this.cache[slab.cls];
-      if (list.length < this.cacheMax) {
-        this.liveBytes -= slab.requested[slot];
-        list.push(ptr);
-        slab.live[slot] = SLOT_CACHED;
-        return;
-      }
+    const c = this.cache;
+    if (c !== null && c.count[slab.cls] < this.cacheMax) {
+      this.liveBytes -= slab.requested[slot];
+      c.push(slab.cls, ptr, slab);
+      slab.live[slot] = SLOT_CACHED;
+      return;
     }
     this.liveBytes -= slab.requested[slot];
     slab.give(slot);
@@ -498,5 +499,36 @@ export class UffdMalloc {
       segments: this.segmentCount,
       heap: { ...this.heap.counters },
     };
+  }
+}
+
+/**
+ * A thread's cache of freed small slots (a tcache): per size class a stack of at most `max`
+ * pointers, each with its slab, so that handing one out again needs no lookup.
+ */
+class ThreadCache {
+  readonly count: Int32Array;
+  /** Entry j = cls * max + i: the pointer and its slab. */
+  readonly ptrs: Float64Array;
+  readonly slabs: (Slab | null)[];
+
+  constructor(
+    classes: number,
+    private readonly max: number,
+  ) {
+    this.count = new Int32Array(classes);
+    this.ptrs = new Float64Array(classes * max);
+    this.slabs = new Array<Slab | null>(classes * max).fill(null);
+  }
+
+  push(cls: number, ptr: number, slab: Slab): void {
+    const j = cls * this.max + this.count[cls]++;
+    this.ptrs[j] = ptr;
+    this.slabs[j] = slab;
+  }
+
+  /** The entry of class cls's last pointer, taken off its stack. */
+  pop(cls: number): number {
+    return cls * this.max + --this.count[cls];
   }
 }
