@@ -140,3 +140,54 @@ describe('khugepaged', () => {
     p.mm.checkInvariants();
   });
 });
+
+describe('stores after the kernel changed a translation', () => {
+  // Process keeps recent store translations (UserTlb): each case stores into a page, lets the
+  // kernel change that page's translation, and stores again — the second store must go where the
+  // kernel now says, never to the frame the first one used.
+  const cases: [string, (p: Process) => void, (p: Process) => void][] = [
+    ['munmap', (p) => p.munmap(BASE, P), (p) => expect(() => p.write8(BASE, 2)).toThrow(expect.objectContaining({ code: U.SEGV_MAPERR }))],
+    ['mprotect', (p) => p.mprotect(BASE, P, U.PROT_READ), (p) => expect(() => p.write8(BASE, 2)).toThrow(expect.objectContaining({ code: U.SEGV_ACCERR }))],
+    [
+      'MADV_DONTNEED',
+      (p) => p.madvise(BASE, P, U.MADV_DONTNEED),
+      (p) => {
+        p.write8(BASE + 1, 2);
+        expect([p.read8(BASE), p.read8(BASE + 1), p.mm.faults.anon]).toEqual([0, 2, 2]);
+      },
+    ],
+    [
+      'mremap to another place',
+      (p) => p.mremap(BASE, P, P, U.MREMAP_MAYMOVE | U.MREMAP_FIXED, BASE + 8 * P),
+      (p) => {
+        expect(() => p.write8(BASE, 2)).toThrow(expect.objectContaining({ code: U.SEGV_MAPERR }));
+        p.write8(BASE + 8 * P + 1, 2);
+        expect([p.read8(BASE + 8 * P), p.read8(BASE + 8 * P + 1)]).toEqual([1, 2]);
+      },
+    ],
+    [
+      'MADV_COLLAPSE',
+      (p) => {
+        p.madvise(BASE, M2, U.MADV_HUGEPAGE);
+        p.madvise(BASE, M2, U.MADV_COLLAPSE);
+        expect(p.mm.pt.pmd(BASE)!.huge).toBeGreaterThan(0);
+      },
+      (p) => {
+        p.write8(BASE + 1, 2);
+        expect([p.read8(BASE), p.read8(BASE + 1), p.mm.rss]).toEqual([1, 2, 512]);
+      },
+    ],
+  ];
+  for (const [what, change, after] of cases) {
+    it(`stores where the kernel says after ${what}`, () => {
+      const p = new Process();
+      p.mmap(BASE, M2, RW, FIXED);
+      p.madvise(BASE, M2, U.MADV_NOHUGEPAGE);
+      p.write8(BASE, 1);
+      p.write8(BASE, 1); // the second store finds the translation the first one made
+      change(p);
+      after(p);
+      p.mm.checkInvariants();
+    });
+  }
+});

@@ -15,6 +15,7 @@ import { sysMremap } from './syscalls/mremap.js';
 import { sysMunmap } from './syscalls/munmap.js';
 import { Errno, filePos, MAP_ANONYMOUS, PAGE_SIZE, rwCount, SIGBUS, SIGSEGV, type SigInfo } from './uapi.js';
 import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
+import { UserTlb } from './user-tlb.js';
 import * as uffd from './userfaultfd/index.js';
 import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
 
@@ -80,7 +81,11 @@ export class Process {
     this.kernel = opts.kernel ?? new Kernel(opts.settings, opts.keepBytes ?? true);
     this.mm = new Mm(this.kernel);
     this.privileged = opts.privileged ?? true;
+    this.storeTlb = new UserTlb(this.mm);
   }
+
+  /** Translations of pages the program stored into (a shortcut: see UserTlb). */
+  private readonly storeTlb: UserTlb;
 
   /**
    * The process runs `threads` threads (clone with CLONE_VM) on `cpus` CPUs: the mm is then active
@@ -438,8 +443,13 @@ export class Process {
     // count a second mmap_lock acquisition)
     const off = addr % PAGE_SIZE;
     if (len > 0 && off + len <= PAGE_SIZE) {
+      const page = (addr - off) / PAGE_SIZE;
       for (let tries = 0; ; tries++) {
-        const pfn = resolvePage(this.mm, addr, USER_WRITE);
+        let pfn = this.storeTlb.lookup(page);
+        if (pfn === 0) {
+          pfn = resolvePage(this.mm, addr, USER_WRITE);
+          if (pfn > 0) this.storeTlb.insert(page, pfn);
+        }
         if (pfn > 0) {
           if (src) this.kernel.frames.write(pfn, off, src, 0, len);
           else this.kernel.frames.fill(pfn, off, len, byte);

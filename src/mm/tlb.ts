@@ -12,6 +12,8 @@ export class TlbState {
   fullFlushes = 0;
   /** IPIs sent to other CPUs. */
   ipis = 0;
+  /** Entries gathered since the start (a change counter for caches of translations). */
+  gathered = 0;
   /** Entries gathered by the operation under way. */
   private pending = 0;
   /** CPUs the mm is active on (mm_cpumask): one per running thread, set by Process.setThreads. */
@@ -22,6 +24,7 @@ export class TlbState {
   /** An operation removed or weakened n present entries (a PMD mapping counts as one). */
   gather(n: number): void {
     this.pending += n;
+    this.gathered += n;
   }
 
   /** The operation is over: flush what it gathered. Returns the IPIs this flush sent. */
