@@ -10,36 +10,30 @@ import type { Mm } from './mm.js';
 const ENTRIES = 64;
 
 export class UserTlb {
-  private readonly pages = new Float64Array(ENTRIES).fill(-1);
+  private readonly pages = new Float64Array(ENTRIES);
   private readonly pfns = new Float64Array(ENTRIES);
-  /** The kernel's change counters, summed, when the entries were made (they only grow). */
-  private epoch = -1;
+  /** Per entry, the kernel's change counters (summed; they only grow) when it was made. */
+  private readonly epochs = new Float64Array(ENTRIES).fill(-1);
 
   constructor(private readonly mm: Mm) {}
 
-  private current(): number {
+  private epoch(): number {
     const mm = this.mm;
     const l = mm.lock.total;
-    const e = mm.syscallCount + l.write + l.read + l.vma + mm.tlb.gathered;
-    if (e !== this.epoch) {
-      this.pages.fill(-1);
-      this.epoch = e;
-    }
-    return e;
+    return mm.syscallCount + l.write + l.read + l.vma + mm.tlb.gathered;
   }
 
   /** The frame a store into this page (an address / PAGE_SIZE) may use as it is, or 0 to walk the page table. */
   lookup(page: number): number {
-    this.current();
-    const i = page & (ENTRIES - 1); // ENTRIES is a power of two; ToInt32 keeps the low bits
-    return this.pages[i] === page ? this.pfns[i] : 0;
+    const i = page & (ENTRIES - 1); // ToInt32 keeps the low bits
+    return this.pages[i] === page && this.epochs[i] === this.epoch() ? this.pfns[i] : 0;
   }
 
   /** A store into page found it writable at pfn without faulting. */
   insert(page: number, pfn: number): void {
-    this.current();
-    const i = page & (ENTRIES - 1); // ENTRIES is a power of two; ToInt32 keeps the low bits
+    const i = page & (ENTRIES - 1);
     this.pages[i] = page;
     this.pfns[i] = pfn;
+    this.epochs[i] = this.epoch();
   }
 }

@@ -4,7 +4,7 @@
 import { PTEF_UNTOUCHED } from '../page-table.js';
 import type { Mm } from '../mm.js';
 import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
-import { protoOf, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma, type VmaProto } from '../vma.js';
+import { protoOf, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
 import { splitHugePmd } from '../thp.js';
@@ -67,7 +67,7 @@ function moveVma(mm: Mm, vma: Vma, from: number, oldLen: number, newLen: number,
   if (mm.mapCount >= mm.kernel.settings.maxMapCount - 3) throw new Errno('ENOMEM', 'max_map_count');
   // copy_vma: an anonymous VMA that never had pages is born again at its new address
   const fresh = vma.isAnonymous && !vma.anonVma;
-  const p: VmaProto = { ...protoOf(vma, from, from + newLen), pgoff: fresh ? to / PAGE_SIZE : vma.pgoffOf(from) };
+  const p = protoOf(vma, from, from + newLen, fresh ? to / PAGE_SIZE : vma.pgoffOf(from));
   let moved = mergeNewRange(mm, to, to + newLen, p);
   if (!moved) {
     moved = new Vma(to, to + newLen, p.flags, p.pgoff, p.file);
