@@ -220,10 +220,15 @@ class Run {
 
   feed(w: EventList): void {
     const { proc, a, ptr, size, tl, shape } = this;
+    const mm = proc.mm;
     const costs = this.profile.costs;
     const { op, x, y, z } = w;
-    for (let k = 0; k < w.length; k++, this.i++) {
-      const i = this.i;
+    const every = this.every;
+    // the loop keeps its counters in locals and writes them back at the end
+    let i = this.i;
+    let vmaPeak = this.vmaPeak;
+    let livePeak = this.livePeak;
+    for (let k = 0; k < w.length; k++, i++) {
       const o = op[k];
       if (o === OP_THREAD) {
         if (!shape.dealt) this.tid = x[k];
@@ -239,14 +244,7 @@ class Run {
         a.free(ptr[x[k]]);
         ptr[x[k]] = 0;
       } else if (o === OP_REALLOC) {
-        const old = size[x[k]];
-        const n = z[k];
-        const p = a.realloc(ptr[x[k]], n);
-        if (!p && n) this.failures++;
-        ptr[x[k]] = 0;
-        ptr[y[k]] = p;
-        size[y[k]] = n;
-        if (p && n > old) proc.fill(p + old, (touched = n - old), TOUCH);
+        touched = this.realloc(x[k], y[k], z[k]);
       } else {
         const n = o === OP_MALLOC ? y[k] : o === OP_CALLOC ? y[k] * z[k] : z[k];
         const p = o === OP_MALLOC ? a.malloc(n) : o === OP_CALLOC ? a.calloc(y[k], z[k]) : a.alignedAlloc(y[k], n);
@@ -258,11 +256,32 @@ class Run {
       // the allocator's own work and the program's memset are user time
       tl.charge(tid, costs.userCallNs + touched * costs.memsetNsPerByte);
       if (i === shape.last[tid]) tl.finished[tid] = true;
-      const vmas = proc.mm.mapCount;
-      if (vmas > this.vmaPeak) this.vmaPeak = vmas;
-      if (a.liveBytes > this.livePeak) this.livePeak = a.liveBytes;
-      if (i % this.every === 0) this.sample(i);
+      const vmas = mm.mapCount;
+      if (vmas > vmaPeak) vmaPeak = vmas;
+      if (a.liveBytes > livePeak) livePeak = a.liveBytes;
+      if (i % every === 0) {
+        this.vmaPeak = vmaPeak;
+        this.livePeak = livePeak;
+        this.sample(i);
+      }
     }
+    this.i = i;
+    this.vmaPeak = vmaPeak;
+    this.livePeak = livePeak;
+  }
+
+  /** realloc of object x into object y (n bytes); returns the bytes the program writes (its growth). */
+  private realloc(x: number, y: number, n: number): number {
+    const { ptr, size } = this;
+    const old = size[x];
+    const p = this.a.realloc(ptr[x], n);
+    if (!p && n) this.failures++;
+    ptr[x] = 0;
+    ptr[y] = p;
+    size[y] = n;
+    if (!(p && n > old)) return 0;
+    this.proc.fill(p + old, n - old, TOUCH);
+    return n - old;
   }
 
   finish(): RunResult {
