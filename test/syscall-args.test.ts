@@ -62,3 +62,15 @@ describe('syscalls with arbitrary arguments', () => {
     );
   });
 });
+
+describe('modPow2', () => {
+  it('is x % m for every number and power of two (addresses, negatives, fractions, 2^64, NaN, ±Infinity, -0)', () => {
+    const x = fc.oneof(fc.double(), fc.integer({ min: 0, max: 2 ** 47 }).map((p) => p * 4096 + (p % 4096)), fc.constantFrom(2 ** 64, 2 ** 64 - 2048, -0, 0, 4096, -4096, NaN, Infinity, -Infinity));
+    fc.assert(
+      fc.property(x, fc.integer({ min: 0, max: 30 }), (v, k) => {
+        expect(Object.is(U.modPow2(v, 2 ** k), v % 2 ** k)).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});

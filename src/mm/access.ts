@@ -4,7 +4,7 @@
 import { access, type Access, FAULT_HANG, FAULT_HWPOISON, FAULT_SEGV_ACCERR, FAULT_SEGV_MAPERR, FAULT_SIGBUS, resolvePage } from './fault.js';
 import { ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { BUS_ADRERR, BUS_MCEERR_AR, PAGE_SIZE, SEGV_ACCERR, SEGV_MAPERR, SignalError } from './uapi.js';
+import { BUS_ADRERR, BUS_MCEERR_AR, modPow2, PAGE_SIZE, SEGV_ACCERR, SEGV_MAPERR, SignalError } from './uapi.js';
 
 /** A fault a userfaultfd monitor never resolves: the faulting thread would sleep forever. */
 export class FaultHang extends Error {
@@ -52,7 +52,7 @@ function eachPage(
   let done = 0;
   while (done < len) {
     const a = addr + done;
-    const off = a % PAGE_SIZE;
+    const off = modPow2(a, PAGE_SIZE);
     const n = Math.min(len - done, PAGE_SIZE - off);
     const pfn = resolvePage(mm, a, how);
     if (pfn < 0) return { done, fault: pfn, faultAddr: a };

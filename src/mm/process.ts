@@ -13,7 +13,7 @@ import { sysMmap } from './syscalls/mmap.js';
 import { sysMprotect } from './syscalls/mprotect.js';
 import { sysMremap } from './syscalls/mremap.js';
 import { sysMunmap } from './syscalls/munmap.js';
-import { Errno, filePos, MAP_ANONYMOUS, PAGE_SIZE, rwCount, SIGBUS, SIGSEGV, type SigInfo } from './uapi.js';
+import { Errno, filePos, MAP_ANONYMOUS, modPow2, PAGE_SIZE, rwCount, SIGBUS, SIGSEGV, type SigInfo } from './uapi.js';
 import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
 import { UserTlb } from './user-tlb.js';
 import * as uffd from './userfaultfd/index.js';
@@ -303,7 +303,7 @@ export class Process {
   private zeroFileBytes(f: ShmemFile, from: number, to: number): void {
     if (to <= from) return;
     const pfn = f.pages.get(Math.floor(from / PAGE_SIZE));
-    if (pfn) this.kernel.frames.fill(pfn, from % PAGE_SIZE, to - from, 0);
+    if (pfn) this.kernel.frames.fill(pfn, modPow2(from, PAGE_SIZE), to - from, 0);
   }
 
   /** Open a character device; only /dev/zero is modelled. */
@@ -340,9 +340,9 @@ export class Process {
     if (offset + data.length > f.size) f.size = offset + data.length;
     for (let done = 0; done < data.length; ) {
       const a = offset + done;
-      const n = Math.min(data.length - done, PAGE_SIZE - (a % PAGE_SIZE));
+      const n = Math.min(data.length - done, PAGE_SIZE - modPow2(a, PAGE_SIZE));
       const pfn = f.page(this.kernel.frames, Math.floor(a / PAGE_SIZE));
-      this.kernel.frames.write(pfn, a % PAGE_SIZE, data, done, n);
+      this.kernel.frames.write(pfn, modPow2(a, PAGE_SIZE), data, done, n);
       done += n;
     }
   }
@@ -441,7 +441,7 @@ export class Process {
     // the common store (a malloc'd object's memset): inside one page that is there to write
     // (a fault is delivered here, not resolved again by the loop below: a second attempt would
     // count a second mmap_lock acquisition)
-    const off = addr % PAGE_SIZE;
+    const off = modPow2(addr, PAGE_SIZE);
     if (len > 0 && off + len <= PAGE_SIZE) {
       const page = (addr - off) / PAGE_SIZE;
       for (let tries = 0; ; tries++) {
@@ -471,7 +471,7 @@ export class Process {
   read8(addr: number): number {
     for (let tries = 0; ; tries++) {
       const pfn = resolvePage(this.mm, addr, USER_READ);
-      if (pfn > 0) return pfn === ZERO_PFN ? 0 : this.kernel.frames.byteAt(pfn, addr % PAGE_SIZE);
+      if (pfn > 0) return pfn === ZERO_PFN ? 0 : this.kernel.frames.byteAt(pfn, modPow2(addr, PAGE_SIZE));
       this.deliver(pfn, addr, tries);
     }
   }

@@ -6,7 +6,7 @@ import { FRAME_ANON, FRAME_THP, folioHead, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { unmapPageRange, ZAP_DROP_GUARDS } from './memory.js';
 import { HUGE_ZERO, type PmdEntry, PTE_NONE, PTEF_UFFD_WP, pteIndex } from './page-table.js';
-import { ErrnoName, HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
+import { ErrnoName, HPAGE_PMD_NR, modPow2, PAGE_SIZE, PMD_SIZE } from './uapi.js';
 import { VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_NOHUGEPAGE, VM_UFFD_FLAGS, VM_WRITE, type Vma } from './vma.js';
 
 /**
@@ -35,7 +35,7 @@ export function splitHugePmd(mm: Mm, e: PmdEntry): void {
 
 /** vma_adjust_trans_huge: a VMA boundary at addr must not cut through a PMD mapping. */
 export function splitHugeAt(mm: Mm, addr: number): void {
-  if (addr % PMD_SIZE === 0) return;
+  if (modPow2(addr, PMD_SIZE) === 0) return;
   const e = mm.pt.pmd(addr);
   if (e && e.huge !== 0) splitHugePmd(mm, e);
 }

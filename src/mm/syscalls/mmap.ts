@@ -20,6 +20,7 @@ import {
   PAGE_SIZE,
   PMD_SIZE,
   TASK_SIZE,
+  modPow2,
   pageAlignUp, sizeT } from '../uapi.js';
 import {
   newProto,
@@ -65,7 +66,7 @@ export function getUnmappedArea(mm: Mm, hint: number, len: number, fixed: boolea
     hint = Math.floor(hint / PAGE_SIZE) * PAGE_SIZE;
     if (hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len && mm.vmas.isFree(hint, hint + len)) return hint;
   }
-  const align = anon && len % PMD_SIZE === 0 ? PMD_SIZE : PAGE_SIZE;
+  const align = anon && modPow2(len, PMD_SIZE) === 0 ? PMD_SIZE : PAGE_SIZE;
   let a = mm.vmas.findGapTopDown(len, MMAP_MIN_ADDR, mm.mmapBase, align);
   if (a < 0) a = mm.vmas.findGapTopDown(len, MMAP_MIN_ADDR, TASK_SIZE, align);
   if (a < 0) throw new Errno('ENOMEM');
@@ -150,8 +151,8 @@ export function sysMmap(
   const len = huge ? Math.ceil(length / PMD_SIZE) * PMD_SIZE : pageAlignUp(length);
   if (len > TASK_SIZE || len < length) throw new Errno('ENOMEM');
   const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-  if (fixed && addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned fixed address');
-  if (huge && (offset % PMD_SIZE !== 0 || (fixed && addr % PMD_SIZE !== 0))) throw new Errno('EINVAL', 'hugetlbfs needs 2 MiB alignment');
+  if (fixed && modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned fixed address');
+  if (huge && (offset % PMD_SIZE !== 0 || (fixed && modPow2(addr, PMD_SIZE) !== 0))) throw new Errno('EINVAL', 'hugetlbfs needs 2 MiB alignment');
   if (flags & MAP_HUGETLB) throw new Errno('ENOMEM', 'no hugetlb pages reserved');
   mm.lock.write();
   if (mm.mapCount > mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');

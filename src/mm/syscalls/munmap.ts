@@ -1,6 +1,6 @@
 // munmap(2): do_vmi_munmap (mm/vma.c). Atomic: either every VMA in the range goes or none does.
 import type { Mm } from '../mm.js';
-import { Errno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
+import { Errno, modPow2, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { type Vma, VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
 import { punchHole, removeVma, splitVma } from '../vma-ops.js';
@@ -12,7 +12,7 @@ import { punchHole, removeVma, splitVma } from '../vma-ops.js';
  */
 /** Whether a cut at `at` falls inside one of v's huge pages (v a hugetlbfs VMA). */
 function cutsHugePage(v: Vma, at: number): boolean {
-  return (v.flags & VM_HUGETLB) !== 0 && at > v.start && at < v.end && at % PMD_SIZE !== 0;
+  return (v.flags & VM_HUGETLB) !== 0 && at > v.start && at < v.end && modPow2(at, PMD_SIZE) !== 0;
 }
 
 export function doMunmap(mm: Mm, start: number, end: number): boolean {
@@ -53,7 +53,7 @@ export function sysMunmap(mm: Mm, addr: number, length: number): void {
   mm.countSyscall('munmap');
   addr = sizeT(addr);
   length = sizeT(length);
-  if (addr % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'unaligned address');
+  if (modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned address');
   const len = pageAlignUp(length);
   if (len === 0 || addr > TASK_SIZE || len > TASK_SIZE - addr) throw new Errno('EINVAL');
   mm.lock.write();

@@ -6,7 +6,7 @@ import createDebug from 'debug';
 import { FAULT_HANG, FAULT_MAPPED, FAULT_SIGBUS } from '../fault.js';
 import type { Mm, UserfaultHook } from '../mm.js';
 import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP, pteIndex } from '../page-table.js';
-import { PAGE_SIZE } from '../uapi.js';
+import { modPow2, PAGE_SIZE } from '../uapi.js';
 import { VM_UFFD_MINOR, VM_UFFD_WP, type UffdCtxRef, type Vma } from '../vma.js';
 import {
   UFFD_EVENT_PAGEFAULT,
@@ -94,7 +94,7 @@ export class UffdLayer implements UserfaultHook {
       (write ? UFFD_PAGEFAULT_FLAG_WRITE : 0) |
       (reason === VM_UFFD_WP ? UFFD_PAGEFAULT_FLAG_WP : 0) |
       (reason === VM_UFFD_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
-    const address = ctx.has(UFFD_FEATURE_EXACT_ADDRESS) ? addr : addr - (addr % PAGE_SIZE);
+    const address = ctx.has(UFFD_FEATURE_EXACT_ADDRESS) ? addr : addr - modPow2(addr, PAGE_SIZE);
     if (dbg.enabled) dbg('fault 0x%s flags %d', address.toString(16), flags);
     ctx.send({ event: UFFD_EVENT_PAGEFAULT, flags, address, ptid: ctx.has(UFFD_FEATURE_THREAD_ID) ? 1 : 0 });
     // the fault returns VM_FAULT_MAPPED once woken, and is retried under mmap_lock for reading

@@ -9,7 +9,7 @@ import type { Mm } from '../mm.js';
 import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, PTEF_UNTOUCHED } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
 import { thpAllowed } from '../thp.js';
-import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
+import { Errno, type ErrnoName, modPow2, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
 import { VM_HUGETLB, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, type Vma } from '../vma.js';
 import type { UffdContext } from './context.js';
 import { validateRange } from './register.js';
@@ -77,7 +77,7 @@ function lockDst(ctx: UffdContext, kind: Kind, start: number, len: number, mode:
   if (kind === 'continue' && !hugetlb && !(vma.flags & VM_UFFD_MINOR)) throw fail('EINVAL', 'not registered in minor mode');
   if (hugetlb && (kind === 'zeropage' || kind === 'poison')) throw fail('EINVAL', 'not on hugetlbfs');
   // mfill_atomic_hugetlb works in whole huge pages
-  if (hugetlb && (start % PMD_SIZE || len % PMD_SIZE)) throw fail('EINVAL', 'hugetlbfs needs 2 MiB units');
+  if (hugetlb && (modPow2(start, PMD_SIZE) || modPow2(len, PMD_SIZE))) throw fail('EINVAL', 'hugetlbfs needs 2 MiB units');
   const wp = kind === 'copy' ? mode & UFFDIO_COPY_MODE_WP : kind === 'continue' ? mode & UFFDIO_CONTINUE_MODE_WP : 0;
   if (wp && !(vma.flags & VM_UFFD_WP)) throw fail('EINVAL', 'WP mode needs a wp-registered range');
   return vma;
@@ -151,7 +151,7 @@ function newCachePage(f: FillStep, file: ShmemFile, addr: number): number {
 /** mfill_atomic_pte_zeropage: zero pages in truly empty PTEs (a zeroed cache page for shared shmem). */
 function zeropageStep(f: FillStep, a: number): number {
   const mm = f.mm;
-  if (f.hugeZero && a % PMD_SIZE === 0 && f.end - a >= PMD_SIZE && !mm.pt.pmd(a)) {
+  if (f.hugeZero && modPow2(a, PMD_SIZE) === 0 && f.end - a >= PMD_SIZE && !mm.pt.pmd(a)) {
     // proposed extension: the whole block maps the huge zero page (no PTE table at all)
     mm.kernel.useHugeZero();
     mm.installHugePmd(a, HUGE_ZERO);
@@ -176,7 +176,7 @@ function copyStep(f: FillStep, a: number, src: number): number {
   const mm = f.mm;
   if (pmdInTheWay(mm, a) || !fillable(mm.pt.pte(a))) throw new Errno('EEXIST', 'mapped');
   // copy_from_user of the source: a page-aligned source is copied frame to frame
-  const srcPfn = src % PAGE_SIZE === 0 ? resolvePage(mm, src, access('kernel', false)) : 0;
+  const srcPfn = modPow2(src, PAGE_SIZE) === 0 ? resolvePage(mm, src, access('kernel', false)) : 0;
   if (srcPfn < 0 || (srcPfn === 0 && readUser(mm, src, buf, 0, PAGE_SIZE, 'kernel').done < PAGE_SIZE)) throw new Errno('EFAULT', 'source');
   const pfn = f.file ? newCachePage(f, f.file, a) : mm.frames.alloc(FRAME_ANON);
   if (srcPfn === ZERO_PFN) mm.frames.clear(pfn);

@@ -5,7 +5,7 @@
 import { FRAME_ANON, ZERO_PFN } from '../frames.js';
 import { PTE_NONE, PTEF_UNTOUCHED } from '../page-table.js';
 import { splitFolio, splitHugePmd } from '../thp.js';
-import { Errno, type ErrnoName, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
+import { Errno, type ErrnoName, modPow2, PAGE_SIZE, PMD_SIZE } from '../uapi.js';
 import { VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_READ, VM_WRITE, type Vma } from '../vma.js';
 import type { UffdContext } from './context.js';
 import { validateRange } from './register.js';
@@ -73,7 +73,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
       break;
     }
     if (se && se.huge !== 0) {
-      if (s % PMD_SIZE === 0 && d % PMD_SIZE === 0 && len - done >= PMD_SIZE && !de) {
+      if (modPow2(s, PMD_SIZE) === 0 && modPow2(d, PMD_SIZE) === 0 && len - done >= PMD_SIZE && !de) {
         // move_pages_huge_pmd: the PMD changes hands whole
         const target = mm.pt.pmdAlloc(d);
         target.huge = se.huge;
@@ -125,7 +125,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
     done += PAGE_SIZE;
     // move_present_ptes (6.18) flushes a batch of present pages once, a batch ending at either
     // side's PMD boundary; a zero page moves alone (move_zeropage_pte)
-    if (v === ZERO_PFN || (s + PAGE_SIZE) % PMD_SIZE === 0 || (d + PAGE_SIZE) % PMD_SIZE === 0) mm.tlb.finish();
+    if (v === ZERO_PFN || modPow2(s + PAGE_SIZE, PMD_SIZE) === 0 || modPow2(d + PAGE_SIZE, PMD_SIZE) === 0) mm.tlb.finish();
   }
   mm.tlb.finish();
   if (done === len) return done;
