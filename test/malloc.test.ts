@@ -176,6 +176,55 @@ describe('random malloc/realloc/free', () => {
   });
 });
 
+describe("free()'s slab lookup", () => {
+  it('answers the same through the flat slab table and through segments (slabTableBytes 0)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 80, size: 'max' }), (ops) => {
+        const runs = [setup(), setup({ slabTableBytes: 0 })].map(({ p, m }) => {
+          m.setThread(0);
+          const live: number[] = [];
+          const freed: number[] = [];
+          const out: (number | string)[] = [];
+          const attempt = (f: () => number | void) => {
+            try {
+              out.push(f() ?? 'ok');
+            } catch (e) {
+              out.push((e as HeapError).kind ?? String(e));
+            }
+          };
+          for (const o of ops) {
+            if (o.k === 'malloc' || o.k === 'calloc') {
+              const ptr = o.k === 'malloc' ? m.malloc(o.size) : m.calloc(1, o.size);
+              out.push(ptr);
+              live.push(ptr);
+            } else if (o.k === 'free' && freed.length && o.i % 3 === 0) {
+              attempt(() => m.free(freed[o.i % freed.length])); // a double free, or a slot reused since
+            } else if (live.length) {
+              const [ptr] = live.splice(o.i % live.length, 1);
+              if (o.k === 'free') {
+                attempt(() => m.free(ptr));
+                freed.push(ptr);
+              } else {
+                attempt(() => m.realloc(ptr, o.size));
+                if (typeof out.at(-1) === 'number' && out.at(-1) !== 0) live.push(out.at(-1) as number);
+              }
+            }
+            attempt(() => m.usableSize(ptr0(live)));
+          }
+          p.mm.checkInvariants();
+          return { out, live: m.liveBytes, stats: m.stats().segments };
+        });
+        expect(runs[1]).toEqual(runs[0]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+function ptr0(live: number[]): number {
+  return live.length ? live[live.length - 1] : 0;
+}
+
 describe('requests the heap cannot meet', () => {
   it('return 0 (NULL), leave the heap usable and a failed realloc leaves its block as it was', () => {
     const { p, m } = setup();

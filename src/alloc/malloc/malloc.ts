@@ -14,6 +14,7 @@ import { Errno, MREMAP_MAYMOVE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import { HeapError } from './errors.js';
 import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab, SLOT_CACHED, SLOT_LIVE } from './segment.js';
 import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
+import { SlabTable } from './slab-table.js';
 
 /** Above this (512 KiB, as mimalloc's large objects), a request is a userland mmap of its own. */
 export const MEDIUM_MAX = 512 * 1024;
@@ -30,6 +31,11 @@ export interface MallocOptions extends HeapOptions {
   releaseBatch?: number;
   /** Small objects each thread keeps for itself, per size class (a tcache). @defaultValue 16 */
   threadCache?: number;
+  /**
+   * Heap bytes (from its start) whose slabs free() finds through a flat table; slabs beyond are
+   * found through their segment. Tests set it to 0 to run the second way. @defaultValue 1 TiB
+   */
+  slabTableBytes?: number;
 }
 
 /** What a large allocation holds: its mapping's length and the size asked for. */
@@ -60,6 +66,8 @@ export class UffdMalloc {
   private readonly partial: Slab[][] = CLASS_SIZES.map(() => []);
   /** Segments by index ((address - heap base) / 2 MiB), retained empty ones included. */
   private readonly segIndex: (Segment | undefined)[];
+  /** The slab of each 64 KiB area (free()'s lookup). */
+  private readonly slabTable: SlabTable;
   /** Live segments (not counting retained empty ones). */
   private segmentCount = 0;
   private readonly slabSegments: Segment[] = [];
@@ -77,6 +85,7 @@ export class UffdMalloc {
     this.releaseBatch = opts.releaseBatch ?? 0;
     this.cacheMax = opts.threadCache ?? 16;
     this.segIndex = new Array<Segment | undefined>(Math.ceil(this.heap.size / SEGMENT_SIZE)).fill(undefined);
+    this.slabTable = new SlabTable(this.heap.base, this.heap.size, opts.slabTableBytes);
   }
 
   // ---- segments ------------------------------------------------------------------------------
@@ -154,6 +163,7 @@ export class UffdMalloc {
       s.listed = false;
       s.kept = false;
       seg.freeSlab(s);
+      this.slabTable.remove(s);
     }
     seg.emptyKept = 0;
     this.releaseSegment(seg);
@@ -164,7 +174,9 @@ export class UffdMalloc {
     let best: Segment | null = null;
     for (const seg of this.slabSegments) if (seg.freeSlabs > 0 && (!best || seg.freeSlabs < best.freeSlabs)) best = seg;
     best ??= this.newSegment('slabs');
-    return best ? best.newSlab(cls) : null;
+    const slab = best ? best.newSlab(cls) : null;
+    if (slab) this.slabTable.add(slab);
+    return slab;
   }
 
   // ---- allocation ------------------------------------------------------------------------------
@@ -317,10 +329,15 @@ export class UffdMalloc {
    * what it is): the small-object fast path, with no record allocated.
    */
   private slabAt(ptr: number): Slab | null {
-    if (!this.heap.contains(ptr)) return null;
-    const seg = this.segIndex[Math.floor((ptr - this.heap.base) / SEGMENT_SIZE)];
-    if (!seg || seg.kind !== 'slabs') return null;
-    const slab = seg.slabs[Math.floor((ptr - seg.base) / SLAB_SIZE)];
+    const off = ptr - this.heap.base;
+    let slab: Slab | null | undefined;
+    if (off >= 0 && off < this.slabTable.covers) {
+      slab = this.slabTable.at(off);
+    } else {
+      if (!this.heap.contains(ptr)) return null;
+      const seg = this.segIndex[Math.floor(off / SEGMENT_SIZE)];
+      slab = seg && seg.kind === 'slabs' ? seg.slabs[Math.floor((ptr - seg.base) / SLAB_SIZE)] : null;
+    }
     if (!slab) return null;
     const slot = (ptr - slab.base) / slab.size;
     return slot === Math.floor(slot) && slot < slab.capacity && slab.live[slot] ? slab : null;
@@ -379,6 +396,7 @@ export class UffdMalloc {
         if (slab.listed) list.splice(list.indexOf(slab), 1);
         slab.listed = false;
         slab.segment.freeSlab(slab);
+        this.slabTable.remove(slab);
       }
       const seg = slab.segment;
       if (seg.inUse === seg.emptyKept) this.releaseSlabSegment(seg);
