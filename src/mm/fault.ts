@@ -72,7 +72,7 @@ export function resolvePage(mm: Mm, addr: number, how: Access): number {
 
 function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number {
   for (let attempt = 0; attempt < 8; attempt++) {
-    if (attempt === 1 && mm.trace.enabled('page_fault')) mm.trace.emit('page_fault', addr, write); // it faulted
+    if (attempt === 1 && mm.trace.page_fault.enabled) mm.trace.page_fault.emit(addr, write); // it faulted
     const vma = mm.vmas.find(addr);
     if (!vma) {
       if (attempt === 0) mm.lock.read();

@@ -66,10 +66,10 @@ export class Mm {
 
   constructor(readonly kernel: Kernel) {
     this.vmas.onChange = (s, e) => {
-      if (this.trace.enabled('vma_write')) this.trace.emit('vma_write', s, e);
+      if (this.trace.vma_write.enabled) this.trace.vma_write.emit(s, e);
     };
     this.tlb.onFlush = (entries, ipis) => {
-      if (this.trace.enabled('tlb_flush')) this.trace.emit('tlb_flush', entries, ipis);
+      if (this.trace.tlb_flush.enabled) this.trace.tlb_flush.emit(entries, ipis);
     };
     this.faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   }
@@ -89,7 +89,7 @@ export class Mm {
   countSyscall(name: string, n = 1): void {
     this.syscalls[name] = (this.syscalls[name] ?? 0) + n;
     this.syscallCount += n;
-    if (this.trace.enabled('sys_enter')) this.trace.emit('sys_enter', name, n);
+    if (this.trace.sys_enter.enabled) this.trace.sys_enter.emit(name, n);
   }
 
   /** All of `syscalls` added up (one number to tell whether any call was made). */

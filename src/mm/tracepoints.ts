@@ -1,6 +1,6 @@
 // Kernel tracepoints: typed events the mm emits for whoever subscribes, as Linux exposes
 // mm/vma changes, page faults and TLB flushes to perf and ftrace. The kernel layer does not know
-// who listens and keeps nothing for them: with no subscriber an emit is one property check, and a
+// who listens and keeps nothing for them: with no subscriber an event costs one property check, and a
 // subscriber sees every event (no cap).
 
 export interface TraceEvents {
@@ -18,30 +18,39 @@ export interface TraceEvents {
 }
 
 type Listener<K extends keyof TraceEvents> = (...args: TraceEvents[K]) => void;
-type Listeners = { [K in keyof TraceEvents]: Listener<K>[] };
 
-export class Tracepoints {
-  // one array per event, always there: emit and enabled are a property read and a length check
-  private readonly listeners: Listeners = { vma_write: [], page_fault: [], tlb_flush: [], sys_enter: [] };
+/** One tracepoint: its subscribers, a check, and the event (every event has at most two fields). */
+export class Tracepoint<A, B> {
+  readonly listeners: ((a: A, b: B) => void)[] = [];
+
+  /** Whether anyone listens (callers on hot paths check before building arguments). */
+  get enabled(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  emit(a: A, b: B): void {
+    const l = this.listeners;
+    for (let i = 0; i < l.length; i++) l[i](a, b);
+  }
+}
+
+type Points = { [K in keyof TraceEvents]: Tracepoint<TraceEvents[K][0], TraceEvents[K][1]> };
+
+export class Tracepoints implements Points {
+  // one object per event, each a named field: a hot path's check is a monomorphic load, where
+  // one table indexed by the event's name made every check and emit a megamorphic keyed load
+  readonly vma_write = new Tracepoint<number, number>();
+  readonly page_fault = new Tracepoint<number, boolean>();
+  readonly tlb_flush = new Tracepoint<number, number>();
+  readonly sys_enter = new Tracepoint<string, number>();
 
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends keyof TraceEvents>(event: K, fn: Listener<K>): () => void {
-    const l = this.listeners[event] as Listener<K>[];
+    const l = (this as Points)[event].listeners as unknown as Listener<K>[];
     l.push(fn);
     return () => {
       const i = l.indexOf(fn);
       if (i >= 0) l.splice(i, 1);
     };
-  }
-
-  /** Whether anyone listens (callers on hot paths check before building arguments). */
-  enabled(event: keyof TraceEvents): boolean {
-    return this.listeners[event].length > 0;
-  }
-
-  /** Every event has at most two fields: they are passed as they are, without an arguments array. */
-  emit<K extends keyof TraceEvents>(event: K, a: TraceEvents[K][0], b: TraceEvents[K][1]): void {
-    const l = this.listeners[event] as ((a: TraceEvents[K][0], b: TraceEvents[K][1]) => void)[];
-    for (let i = 0; i < l.length; i++) l[i](a, b);
   }
 }
