@@ -31,6 +31,13 @@ describe('runs', () => {
     expect(runOne(churn, 'uffd-thp').thpCoverage).toBeGreaterThan(0.8);
   });
 
+  it('a uffd heap reserved at 64 TiB runs a workload exactly as a 64 GiB one does', () => {
+    const strip = (r: ReturnType<typeof runOne>) => ({ ...r, wallMs: 0 });
+    const small = runOne(churn, 'uffd', { uffdHeapBytes: 2 ** 36 });
+    const huge = runOne(churn, 'uffd', { uffdHeapBytes: 2 ** 46 });
+    expect(strip(huge)).toEqual(strip(small));
+  });
+
   it('the baselines live on write-locked syscalls', () => {
     const guarded = runOne(churn, 'guarded');
     expect(guarded.vmaPeak).toBeGreaterThan(100); // alternating rw/--- spans

@@ -64,8 +64,12 @@ export class UffdMalloc {
   private readonly retain: number;
   /** Per class, slabs with a free slot; the last one is the current slab. */
   private readonly partial: Slab[][] = CLASS_SIZES.map(() => []);
-  /** Segments by index ((address - heap base) / 2 MiB), retained empty ones included. */
-  private readonly segIndex: (Segment | undefined)[];
+  /**
+   * Segments by index ((address - heap base) / 2 MiB), retained empty ones included. It grows as
+   * segments are made (the heap hands out its lowest addresses first), so a heap reserved at
+   * 64 TiB costs no more than a small one.
+   */
+  private readonly segIndex: (Segment | undefined)[] = [];
   /** The slab of each 64 KiB area (free()'s lookup). */
   private readonly slabTable: SlabTable;
   /** Live segments (not counting retained empty ones). */
@@ -84,7 +88,6 @@ export class UffdMalloc {
     this.retain = opts.retainEmptySegments ?? 1;
     this.releaseBatch = opts.releaseBatch ?? 0;
     this.cacheMax = opts.threadCache ?? 16;
-    this.segIndex = new Array<Segment | undefined>(Math.ceil(this.heap.size / SEGMENT_SIZE)).fill(undefined);
     this.slabTable = new SlabTable(this.heap.base, this.heap.size, opts.slabTableBytes);
   }
 
