@@ -31,6 +31,11 @@ function zeroTotals(): Totals {
   return { work: 0, write: 0, read: 0, vma: 0, flushes: 0, ipis: 0, faults: 0, madvise: 0 };
 }
 
+/** Whether a thread starting at `start` finds a lock held over [from, until). */
+function held(start: number, from: number, until: number): boolean {
+  return start >= from && start < until;
+}
+
 export class Timeline {
   readonly clock: Float64Array;
   private readonly cpuFree: Float64Array;
@@ -155,12 +160,11 @@ export class Timeline {
     // when the thread can start: its CPU, then mmap_lock
     let start = Math.max(this.clock[tid], this.cpuFree[cpu]);
     // Calls run in the workload's order while the threads' clocks drift apart, so a holder only
-    // delays a thread whose time falls inside the span it held the lock.
-    const held = (from: number, until: number) => start >= from && start < until;
+    // delays a thread whose time falls inside the span it held the lock (held()).
     const faulted = this.faulted;
     const written = this.written;
     // a fault on a VMA a writer has locked falls back to mmap_lock and waits for the writer
-    if (!d.write && faulted.length && held(this.writeFrom, this.writeFreeAt) && this.lockedVmas.length) {
+    if (!d.write && faulted.length && held(start, this.writeFrom, this.writeFreeAt) && this.lockedVmas.length) {
       const hit = faulted.some((a) => {
         for (let i = 0; i < this.lockedVmas.length; i += 2) if (a >= this.lockedVmas[i] && a < this.lockedVmas[i + 1]) return true;
         return false;
@@ -177,14 +181,14 @@ export class Timeline {
       this.lockedVmas = written;
       this.written = old;
       let free = start;
-      if (held(this.writeFrom, this.writeFreeAt)) free = Math.max(free, this.writeFreeAt);
-      if (held(this.readFrom, this.readFreeAt)) free = Math.max(free, this.readFreeAt);
+      if (held(start, this.writeFrom, this.writeFreeAt)) free = Math.max(free, this.writeFreeAt);
+      if (held(start, this.readFrom, this.readFreeAt)) free = Math.max(free, this.readFreeAt);
       this.lockWaitNs.mmapLockWrite += free - start;
       start = free;
       this.writeFrom = start;
       this.writeFreeAt = start + cost;
     } else if (d.read) {
-      if (held(this.writeFrom, this.writeFreeAt)) {
+      if (held(start, this.writeFrom, this.writeFreeAt)) {
         this.lockWaitNs.mmapLockRead += this.writeFreeAt - start;
         start = this.writeFreeAt;
       }
