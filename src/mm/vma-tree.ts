@@ -169,10 +169,10 @@ export class VmaTree {
       index.add(prev, prev.end, end);
       index.forget(next);
     }
-    this.unlink(next);
+    // the gap above next (if any) starts at next's end, where prev now ends: it stays as it is
+    this.unlink(next, false);
     if (index && this.count < INDEX_UNTIL) this.dropIndex();
     prev.end = end;
-    this.setGap(prev.next ? prev.next.start : TOP, end);
   }
 
   private buildIndex(): void {
@@ -200,12 +200,13 @@ export class VmaTree {
     this.onChange?.(hi.start, hi.end);
   }
 
-  private unlink(v: Vma): void {
+  /** Take v out of the tree and the list; the gap above it then reaches down to v's predecessor, unless a merge keeps it (gapAbove false). */
+  private unlink(v: Vma, gapAbove = true): void {
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
     // a gap ends at v's start only when something free lies right below it
     if ((v.prev ? v.prev.end : 0) < v.start) this.gaps.delete(v.start);
-    this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
+    if (gapAbove) this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
     if (v.prev) v.prev.next = v.next;
     else this.head = v.next;
     if (v.next) v.next.prev = v.prev;
