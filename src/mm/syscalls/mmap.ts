@@ -75,11 +75,12 @@ export function getUnmappedArea(mm: Mm, hint: number, len: number, fixed: boolea
 
 /**
  * mmap_region: put a VMA at [addr, addr + len), replacing what MAP_FIXED covers, merging with
- * neighbours where the rules allow. Returns the VMA covering the range.
+ * neighbours where the rules allow. Returns the VMA covering the range. `free`: the caller knows
+ * the range is free (get_unmapped_area chose it), so there is nothing to replace.
  */
-export function mmapRegion(mm: Mm, addr: number, len: number, p: VmaProto): Vma {
+export function mmapRegion(mm: Mm, addr: number, len: number, p: VmaProto, free = false): Vma {
   const end = addr + len;
-  if (!mm.vmas.isFree(addr, end)) doMunmap(mm, addr, end);
+  if (!free && !mm.vmas.isFree(addr, end)) doMunmap(mm, addr, end);
   const merged = mergeNewRange(mm, addr, end, p);
   if (merged) return merged;
   const v = new Vma(addr, end, p.flags, p.pgoff, p.file);
@@ -187,7 +188,7 @@ export function sysMmap(
     pgoff = start / PAGE_SIZE;
   }
   if (backing) mm.attachFile(backing);
-  mmapRegion(mm, start, len, newProto(vmFlags, pgoff, len / PAGE_SIZE, backing));
+  mmapRegion(mm, start, len, newProto(vmFlags, pgoff, len / PAGE_SIZE, backing), !(flags & MAP_FIXED));
   if (flags & (MAP_POPULATE | MAP_LOCKED)) {
     mm.lock.read(); // __mm_populate runs under mmap_read_lock after mmap drops the write lock
     populateRange(mm, start, start + len, 'mmap');

@@ -19,7 +19,7 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
   const first = mm.vmas.findFrom(start);
   if (!first || first.start >= end) return false;
   // a hugetlbfs VMA cut off its huge page boundaries is EINVAL, before anything changes
-  const last = mm.vmas.findFrom(end - 1);
+  const last = first.end >= end ? first : mm.vmas.findFrom(end - 1);
   if (cutsHugePage(first, start) || (last && cutsHugePage(last, end))) throw new Errno('EINVAL', 'unaligned hugetlb unmap');
   if (first.start < start && first.end > end && mm.mapCount >= mm.kernel.settings.maxMapCount) {
     throw new Errno('ENOMEM', 'max_map_count');
