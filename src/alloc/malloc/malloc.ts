@@ -15,6 +15,7 @@ import { HeapError } from './errors.js';
 import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab, SLOT_CACHED, SLOT_LIVE } from './segment.js';
 import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
 import { SlabTable } from './slab-table.js';
+import { ThreadCache } from './thread-cache.js';
 
 /** Above this (512 KiB, as mimalloc's large objects), a request is a userland mmap of its own. */
 export const MEDIUM_MAX = 512 * 1024;
@@ -520,36 +521,5 @@ export class UffdMalloc {
       segments: this.segmentCount,
       heap: { ...this.heap.counters },
     };
-  }
-}
-
-/**
- * A thread's cache of freed small slots (a tcache): per size class a stack of at most `max`
- * pointers, each with its slab, so that handing one out again needs no lookup.
- */
-class ThreadCache {
-  readonly count: Int32Array;
-  /** Entry j = cls * max + i: the pointer and its slab. */
-  readonly ptrs: Float64Array;
-  readonly slabs: (Slab | null)[];
-
-  constructor(
-    classes: number,
-    private readonly max: number,
-  ) {
-    this.count = new Int32Array(classes);
-    this.ptrs = new Float64Array(classes * max);
-    this.slabs = new Array<Slab | null>(classes * max).fill(null);
-  }
-
-  push(cls: number, ptr: number, slab: Slab): void {
-    const j = cls * this.max + this.count[cls]++;
-    this.ptrs[j] = ptr;
-    this.slabs[j] = slab;
-  }
-
-  /** The entry of class cls's last pointer, taken off its stack. */
-  pop(cls: number): number {
-    return cls * this.max + --this.count[cls];
   }
 }
