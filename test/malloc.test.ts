@@ -225,6 +225,21 @@ function ptr0(live: number[]): number {
   return live.length ? live[live.length - 1] : 0;
 }
 
+describe('malloc options', () => {
+  it('refuses a count that is not a whole number, 0 or more, naming it, and takes 0', () => {
+    for (const name of ['threadCache', 'retainEmptySegments', 'releaseBatch', 'slabTableBytes'] as const) {
+      for (const bad of [-1, 1.5, NaN, Infinity, '3' as unknown as number]) {
+        expect(() => setup({ [name]: bad }), `${name} ${String(bad)}`).toThrow(new RegExp(`UffdMalloc: ${name} must be a whole number`));
+      }
+      const { m } = setup({ [name]: 0 });
+      m.setThread(0);
+      const p = m.malloc(100);
+      m.free(p);
+      expect(m.malloc(100)).toBe(p);
+    }
+  });
+});
+
 describe('requests the heap cannot meet', () => {
   it('return 0 (NULL), leave the heap usable and a failed realloc leaves its block as it was', () => {
     const { p, m } = setup();

@@ -14,7 +14,7 @@ import { Errno, MREMAP_MAYMOVE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import { HeapError } from './errors.js';
 import { SEGMENT_SIZE, SLAB_SIZE, Segment, Slab, SLOT_CACHED, SLOT_LIVE } from './segment.js';
 import { alignedClass, CLASS_SIZES, SMALL_MAX, sizeClass } from './size-classes.js';
-import { SlabTable } from './slab-table.js';
+import { SLAB_TABLE_BYTES, SlabTable } from './slab-table.js';
 import { ThreadCache } from './thread-cache.js';
 
 /** Above this (512 KiB, as mimalloc's large objects), a request is a userland mmap of its own. */
@@ -59,6 +59,13 @@ export interface MallocStats {
   heap: UffdHeap['counters'];
 }
 
+/** A count or size option: a whole number, 0 or more (a RangeError naming the option otherwise). */
+function countOption(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RangeError(`UffdMalloc: ${name} must be a whole number, 0 or more, not ${String(v)}`);
+  return v;
+}
+
 export class UffdMalloc {
   readonly heap: UffdHeap;
   private readonly sys: Sys;
@@ -86,10 +93,10 @@ export class UffdMalloc {
   constructor(sys: Sys, opts: MallocOptions = {}) {
     this.sys = sys;
     this.heap = new UffdHeap(sys, opts);
-    this.retain = opts.retainEmptySegments ?? 1;
-    this.releaseBatch = opts.releaseBatch ?? 0;
-    this.cacheMax = opts.threadCache ?? 16;
-    this.slabTable = new SlabTable(this.heap.base, this.heap.size, opts.slabTableBytes);
+    this.retain = countOption('retainEmptySegments', opts.retainEmptySegments, 1);
+    this.releaseBatch = countOption('releaseBatch', opts.releaseBatch, 0);
+    this.cacheMax = countOption('threadCache', opts.threadCache, 16);
+    this.slabTable = new SlabTable(this.heap.base, this.heap.size, countOption('slabTableBytes', opts.slabTableBytes, SLAB_TABLE_BYTES));
   }
 
   // ---- segments ------------------------------------------------------------------------------
