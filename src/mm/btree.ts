@@ -227,16 +227,9 @@ export class NumberBTree<V> {
    * become `to`, so every search still finds it. Returns whether `from` was there.
    */
   moveKeyDown(from: number, to: number): boolean {
-    this.depth = 0;
-    let node = this.root;
-    while (!this.isLeaf[node]) {
-      const i = Math.max(0, this.floorIn(node, from));
-      this.pushPath(node, i);
-      node = this.kids[node * SLOTS + i];
-    }
-    const i = this.floorIn(node, from);
-    if (i < 0 || this.keys[node * SLOTS + i] !== from) return false;
-    this.keys[node * SLOTS + i] = to;
+    const slot = this.exactSlotWithPath(from);
+    if (slot < 0) return false;
+    this.keys[slot] = to;
     for (let d = this.depth; d > 0; d -= 2) {
       const at = this.path[d - 2] * SLOTS + this.path[d - 1];
       if (this.keys[at] > to) this.keys[at] = to;
@@ -296,7 +289,8 @@ export class NumberBTree<V> {
     return right;
   }
 
-  delete(k: number): boolean {
+  /** The slot holding key k, or -1; the path down to its leaf is left in `path` (delete, moveKeyDown). */
+  private exactSlotWithPath(k: number): number {
     this.depth = 0;
     let node = this.root;
     while (!this.isLeaf[node]) {
@@ -305,8 +299,14 @@ export class NumberBTree<V> {
       node = this.kids[node * SLOTS + i];
     }
     const i = this.floorIn(node, k);
-    if (i < 0 || this.keys[node * SLOTS + i] !== k) return false;
-    this.removeAt(node, i);
+    return i >= 0 && this.keys[node * SLOTS + i] === k ? node * SLOTS + i : NONE;
+  }
+
+  delete(k: number): boolean {
+    const slot = this.exactSlotWithPath(k);
+    if (slot < 0) return false;
+    let node = Math.floor(slot / SLOTS);
+    this.removeAt(node, slot - node * SLOTS);
     this.size--;
     // remove emptied nodes upwards; the root stays
     while (this.count[node] === 0 && this.depth > 0) {
