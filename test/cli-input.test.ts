@@ -2,12 +2,11 @@
 // output formats, output paths tried first, -h per command, and a closed pipe ends it quietly.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/src/cli/index.js');
-const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+const run = (args: string[]) => spawnSync(process.execPath, cliArgv(args), { encoding: 'utf8', timeout: 60_000 });
 
 describe.skipIf(!existsSync(cli))('CLI input', () => {
   it('refuses bad options with exit 2 and a message saying what is allowed, before any work', () => {
@@ -47,7 +46,7 @@ describe.skipIf(!existsSync(cli))('CLI input', () => {
   });
 
   it('ends quietly when the reader goes away', () => {
-    const r = spawnSync('bash', ['-c', `node ${cli} maps --smaps --events 2000 | head -1`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `node --no-concurrent-recompilation ${cli} maps --smaps --events 2000 | head -1`], { encoding: 'utf8' });
     expect(r.stdout.split('\n').length).toBe(2);
     expect(r.stderr).toBe('');
   });

@@ -9,6 +9,7 @@ import { renderReport } from '../src/report/html.js';
 import { formatJson } from '../src/cli/table.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
 import { readTrace } from '../src/workloads/trace.js';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
 const FIELDS = ['workload', 'allocator', 'events', 'vmaPeak', 'vmaFinal', 'mmapLockWrite', 'mmapLockRead', 'syscalls', 'faults', 'rssPeakBytes', 'rssFinalBytes', 'anonHugeBytesFinal', 'liveBytesPeak', 'thpCoverage', 'simulatedNs', 'cpuNs', 'profile', 'wallMs'];
 const churn = WORKLOADS.churn.make({ seed: 3, events: 20000 });
@@ -61,17 +62,16 @@ describe.skipIf(!existsSync(GCC))('glibc-like baseline against real glibc (../sh
 });
 
 describe('CLI', () => {
-  const cli = join(import.meta.dirname, '../dist/src/cli/index.js');
   const built = existsSync(cli);
   it.skipIf(!built)('fails with a clear message and a non-zero exit on bad input', () => {
-    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const run = (...args: string[]) => spawnSync(process.execPath, cliArgv(args), { encoding: 'utf8' });
     const a = run('bench', '--allocator', 'nope');
     expect(a.status).toBe(2);
     expect(a.stderr).toContain("unknown allocator 'nope'");
     expect(run('bench', '--events', '0').status).toBe(2);
     expect(run('frobnicate').status).toBe(2);
     expect(run('replay', '/no/such/trace').stderr).toContain('no such trace file');
-    const j = execFileSync(process.execPath, [cli, 'bench', '--allocator', 'uffd', '--events', '2000', '--json'], { encoding: 'utf8' });
+    const j = execFileSync(process.execPath, cliArgv(['bench', '--allocator', 'uffd', '--events', '2000', '--json']), { encoding: 'utf8' });
     expect(JSON.parse(j)[0]).toMatchObject({ workload: 'churn', allocator: 'uffd', vmaFinal: 1 });
   });
 });

@@ -14,6 +14,7 @@ import { Process } from '../src/mm/process.js';
 import { MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from '../src/mm/uapi.js';
 import { runScenario } from '../src/script/run.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'profile-'));
 const write = (name: string, json: unknown) => {
@@ -204,8 +205,7 @@ describe('calibrate --quick where it cannot probe', () => {
 });
 
 describe('CLI --profile', () => {
-  const cli = join(import.meta.dirname, '../dist/src/cli/index.js');
-  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, cliArgv(args), { encoding: 'utf8', env: { ...process.env, ...env } });
   it.skipIf(!existsSync(cli))('every simulating command takes it; bad profiles are exit 2 before any work', () => {
     const f = write('cli.json', noZero);
     const j = run(['bench', '--allocator', 'uffd', '--events', '2000', '--json', '--profile', f]);

@@ -9,6 +9,7 @@ import { REAL_LIBS, realLibrary, runReal, writeTraceFile } from '../src/experime
 import { replayerBinary } from '../src/experiment/recorder.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
 import { parseTrace } from '../src/workloads/trace.js';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
 const bin = process.platform === 'linux' ? replayerBinary() : null;
 if (!bin) console.warn('real.test: no C compiler or zlib headers (zlib1g-dev): the native replayer tests are skipped');
@@ -50,9 +51,8 @@ describe.skipIf(!bin)('tools/replay.c with real allocators', () => {
     }
   });
 
-  const cli = join(import.meta.dirname, '../dist/src/cli/index.js');
   it.skipIf(!existsSync(cli))('bench --real adds rows; bad --real values are exit 2 before any work', () => {
-    const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const run = (args: string[]) => spawnSync(process.execPath, cliArgv(args), { encoding: 'utf8' });
     const ok = run(['bench', '--allocator', 'glibc', '--events', '3000', '--real', 'glibc', '--json']);
     expect(JSON.parse(ok.stdout).map((r: { allocator: string }) => r.allocator)).toEqual(['glibc', 'real:glibc']);
     const bad = run(['bench', '--real', 'hoard']);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { record, traceStats } from '../src/experiment/record.js';
 import { tracerLibrary } from '../src/experiment/recorder.js';
 import { parseTrace, readTrace } from '../src/workloads/trace.js';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
 const lib = process.platform === 'linux' ? tracerLibrary() : null;
 if (!lib) console.warn('record.test: no C compiler (cc): the tracer tests are skipped');
@@ -66,14 +67,13 @@ int main(void) {
     expect(JSON.parse(readFileSync(r.statsFile, 'utf8')).events).toBe(r.stats.events);
   });
 
-  const cli = join(import.meta.dirname, '../dist/src/cli/index.js');
   it.skipIf(!existsSync(cli))('is a CLI command whose trace replays', () => {
     const out = join(dir, 'cli.trace.gz');
-    const r = spawnSync(process.execPath, [cli, 'record', '--out', out, '--', prog], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, cliArgv(['record', '--out', out, '--', prog]), { encoding: 'utf8' });
     expect(r.stderr).toMatch(/wrote .*cli\.trace\.gz: [\d,]+ calls/);
     expect(r.status).toBe(1); // the program's own status was 3
-    const rep = spawnSync(process.execPath, [cli, 'replay', out, '--allocator', 'uffd', '--json'], { encoding: 'utf8' });
+    const rep = spawnSync(process.execPath, cliArgv(['replay', out, '--allocator', 'uffd', '--json']), { encoding: 'utf8' });
     expect(JSON.parse(rep.stdout)[0]).toMatchObject({ workload: 'cli', allocator: 'uffd', failures: 0 });
-    expect(spawnSync(process.execPath, [cli, 'record', 'x'], { encoding: 'utf8' }).status).toBe(2);
+    expect(spawnSync(process.execPath, cliArgv(['record', 'x']), { encoding: 'utf8' }).status).toBe(2);
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { checkLine, checkScenario, SYNTAX } from '../src/script/check.js';
 import { runScenario, ScenarioError, ScenarioRunner } from '../src/script/run.js';
 import { parseScenario } from '../src/script/parse.js';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -78,19 +79,18 @@ describe('scenario checks', () => {
 });
 
 describe('uffd-malloc script', () => {
-  const cli = join(ROOT, 'dist/src/cli/index.js');
   it.skipIf(!existsSync(cli))('refuses a malformed scenario with FILE:LINE and exit 2, running nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'script-'));
     const f = join(dir, 's.txt');
     writeFileSync(f, 'mmap 0x0 0x1000 rw\nread\nbogus 1 2\n');
-    const r = spawnSync(process.execPath, [cli, 'script', f], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, cliArgv(['script', f]), { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`${f}:2: read: missing argument 1\n${f}:3: unknown operation 'bogus' (known: ${Object.keys(SYNTAX).join(' ')})\n`);
     writeFileSync(f, 'mmap -0x1000 0x1000 rw\nkread 0x0 -1\npwrite q 0x0 0x10 1\n');
     // what tools/recorder printed for these three lines on Linux 6.18
-    const ok = spawnSync(process.execPath, [cli, 'script', f], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, cliArgv(['script', f]), { encoding: 'utf8' });
     expect([ok.status, ok.stdout.split('\n').slice(1, 4)]).toEqual([0, ['1 mmap -0x1000 0x1000 rw -> ok +0xfffffffffffff000', '2 kread 0x0 -1 -> err EFAULT', '3 pwrite q 0x0 0x10 1 -> err EBADF']]);
-    expect(spawnSync(process.execPath, [cli, 'script', join(dir, 'none.txt')], { encoding: 'utf8' }).status).toBe(2);
+    expect(spawnSync(process.execPath, cliArgv(['script', join(dir, 'none.txt')]), { encoding: 'utf8' }).status).toBe(2);
   });
 });

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shardJobs } from '../src/cli/shard.js';
+import { CLI as cli, cliArgv } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const cli = join(ROOT, 'dist/src/cli/index.js');
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, cliArgv(args), { encoding: 'utf8', env: { ...process.env, ...env } });
 const noWall = (rs: Record<string, unknown>[]) => rs.map(({ wallMs: _w, defragWallMs: _d, ...r }) => r);
 
 describe('shards', () => {
