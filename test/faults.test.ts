@@ -1,6 +1,6 @@
 // Faults and signals: what a program sees when it touches memory, and what the kernel counts.
 import { describe, expect, it } from 'vitest';
-import { Process } from '../src/mm/process.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, Process } from '../src/mm/process.js';
 import * as U from '../src/mm/uapi.js';
 import { BASE, FIXED, RW } from './helpers/layout.js';
 
@@ -190,4 +190,37 @@ describe('stores after the kernel changed a translation', () => {
       p.mm.checkInvariants();
     });
   }
+});
+
+describe('shared file pages', () => {
+  it('a hole punched by another process is unmapped here, TLB flushed, and the next store faults in a new page', () => {
+    const a = new Process();
+    const b = new Process({ kernel: a.kernel });
+    const fd = a.memfdCreate('shared');
+    a.ftruncate(fd, 4 * P);
+    const fdB = b.installFd(a.fdObject(fd));
+    const pa = a.mmap(0, 4 * P, RW, U.MAP_SHARED, fd);
+    a.write8(pa, 7);
+    a.write8(pa, 8); // through the translation the first store made
+    const flushes = a.mm.tlb.flushes;
+    b.fallocate(fdB, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, P);
+    expect([a.mm.pt.pte(pa), a.mm.tlb.flushes - flushes]).toEqual([0, 1]); // zap_page_range_single flushes a's TLB
+    const faults = a.mm.faults.file;
+    a.write8(pa + 1, 9);
+    expect(a.mm.faults.file - faults).toBe(1);
+    const pb = b.mmap(0, P, U.PROT_READ, U.MAP_SHARED, fdB);
+    expect([b.read8(pb), b.read8(pb + 1)]).toEqual([0, 9]);
+    a.mm.checkInvariants();
+    b.mm.checkInvariants();
+  });
+
+  it('a store at an unaligned address faults in the file page holding it (linear_page_index)', () => {
+    const p = new Process();
+    const fd = p.memfdCreate('f');
+    p.ftruncate(fd, 4 * P);
+    const at = p.mmap(0, 4 * P, RW, U.MAP_SHARED, fd);
+    p.write8(at + 2 * P + 123, 5);
+    expect([...(p.fdObject(fd) as { file: { pages: Map<number, number> } }).file.pages.keys()]).toEqual([2]);
+    expect(p.read8(at + 2 * P + 123)).toBe(5);
+  });
 });

@@ -144,7 +144,11 @@ export class Mm {
     f.onTruncate.push((file, from, to) => this.unmapFilePages(file, from, to));
   }
 
-  /** Unmap page-cache pages of file offsets [from, to); private COW copies stay (even_cows = 0). */
+  /**
+   * Unmap page-cache pages of file offsets [from, to); private COW copies stay (even_cows = 0).
+   * Each VMA is zapped as zap_page_range_single does it (unmap_mapping_range_vma): what it
+   * unmapped is gathered and this mm's TLB flushed at once, whichever process cut the file.
+   */
   private unmapFilePages(file: ShmemFile, from: number, to: number): void {
     for (const v of this.vmas) {
       if (v.file !== file) continue;
@@ -161,11 +165,16 @@ export class Mm {
           this.tlb.gather(1);
           this.pt.dropIfEmpty(e);
         }
+        this.tlb.finish();
         continue;
       }
       this.pt.forEachPte(start, end, (addr, pfn) => {
-        if (pfn > 0 && !(this.frames.flags(pfn) & FRAME_ANON)) this.dropPte(addr, pfn);
+        if (pfn > 0 && !(this.frames.flags(pfn) & FRAME_ANON)) {
+          this.dropPte(addr, pfn);
+          this.tlb.gather(1);
+        }
       });
+      this.tlb.finish();
     }
   }
 

@@ -136,7 +136,7 @@ export class Vma {
 
   /** The page offset that address addr has within this VMA's backing (linear_page_index). */
   pgoffOf(addr: number): number {
-    return this.pgoff + (addr - this.start) / PAGE_SIZE;
+    return this.pgoff + Math.floor((addr - this.start) / PAGE_SIZE);
   }
 
   /** A copy of this VMA's attributes for [start, end), as __split_vma makes. */
