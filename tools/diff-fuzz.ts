@@ -1,6 +1,6 @@
 // Developer tool: random scenarios run on this machine's kernel (tools/bin/recorder) and on the
 // simulator; prints the first difference of each scenario that disagrees.
-//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file] [locks] [thp]
+//   node dist/tools/diff-fuzz.js [COUNT] [SEED] [uffd] [file] [locks] [thp] [unaligned]
 // FUZZ_KEEP=1 keeps every case's real-kernel output in /tmp/fuzz/all-N.out.
 // The kernel is probed first (calibrate --quick) and the simulator runs under the probed profile,
 // so a differently built or booted kernel is not reported as a simulator bug.
@@ -50,6 +50,9 @@ const withUffd = modes.includes('uffd');
 const withFile = modes.includes('file');
 /** `locks`: scenarios also compare mmap_lock acquisitions (the recorder reads the tracepoint). */
 const withLocks = modes.includes('locks');
+/** `unaligned`: half the one-byte loads and stores fall inside a page, not at its start. */
+const unaligned = modes.includes('unaligned');
+const at = () => page() + (unaligned && r() < 0.5 ? 1 + Math.floor(r() * (P - 1)) : 0);
 
 function mmapFlags(): string {
   let f = r() < 0.3 ? ' fixed' : '';
@@ -81,8 +84,8 @@ function scenario(): string {
     else if (k < 0.42) lines.push(`mprotect 0x${page().toString(16)} 0x${len().toString(16)} ${prot()}`);
     else if (k < 0.55) lines.push(`madvise 0x${page().toString(16)} 0x${len().toString(16)} ${pick(['dontneed', 'free', 'hugepage', 'nohugepage', 'guard_install', 'guard_remove', 'populate_write', 'populate_read', 'collapse', 'willneed', 'remove', 'cold', 'pageout', 'random', 'sequential', 'normal', 'mergeable', 'unmergeable', 'dontdump', 'wipeonfork'])}`);
     else if (k < 0.62) lines.push(`mremap 0x${page().toString(16)} 0x${len().toString(16)} 0x${len().toString(16)}${r() < 0.5 ? ' maymove' : ''}${r() < 0.15 ? ' dontunmap' : ''}${r() < 0.4 ? ` maymove fixed 0x${(0x1000000 + page()).toString(16)}` : ''}`);
-    else if (k < 0.75) lines.push(`write 0x${page().toString(16)} ${1 + Math.floor(r() * 200)}`);
-    else if (k < 0.85) lines.push(`read 0x${page().toString(16)}`);
+    else if (k < 0.75) lines.push(`write 0x${at().toString(16)} ${1 + Math.floor(r() * 200)}`);
+    else if (k < 0.85) lines.push(`read 0x${at().toString(16)}`);
     else if (k < 0.9) lines.push(`fill 0x${page().toString(16)} 0x${len().toString(16)} 7`);
     else if (k < 0.93) lines.push(withFile && r() < 0.5 ? fileOp() : `kread 0x${page().toString(16)} 0x2000`);
     else if (k < 0.96) lines.push(withLocks && r() < 0.7 ? 'locks' : 'count');
