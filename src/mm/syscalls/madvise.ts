@@ -6,7 +6,7 @@ import { PTE_GUARD, PTE_NONE, type PmdEntry } from '../page-table.js';
 import type { ShmemFile } from '../shmem.js';
 import { madviseCollapse, splitFolio, splitHugePmd } from '../thp.js';
 import * as U from '../uapi.js';
-import { Errno, modPow2, PAGE_SIZE, pageAlignUp, sizeT } from '../uapi.js';
+import { Errno, modPow2, pageAligned, PAGE_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -74,7 +74,7 @@ export function sysMadvise(mm: Mm, addr: number, length: number, advice: number)
   const k = mm.kernel.settings;
   if (!k.guardRegions && (advice === U.MADV_GUARD_INSTALL || advice === U.MADV_GUARD_REMOVE)) throw new Errno('EINVAL', 'no guard regions (Linux < 6.13)');
   if (!k.ksm && (advice === U.MADV_MERGEABLE || advice === U.MADV_UNMERGEABLE)) throw new Errno('EINVAL', 'no CONFIG_KSM');
-  if (modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned address');
+  if (!pageAligned(addr)) throw new Errno('EINVAL', 'unaligned address');
   const len = pageAlignUp(length);
   if (length && !len) throw new Errno('EINVAL');
   const end = addr + len;

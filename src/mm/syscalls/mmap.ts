@@ -20,7 +20,7 @@ import {
   PAGE_SIZE,
   PMD_SIZE,
   TASK_SIZE,
-  modPow2,
+  modPow2, pageAligned,
   pageAlignUp, sizeT } from '../uapi.js';
 import {
   newProto,
@@ -152,8 +152,8 @@ export function sysMmap(
   const len = huge ? Math.ceil(length / PMD_SIZE) * PMD_SIZE : pageAlignUp(length);
   if (len > TASK_SIZE || len < length) throw new Errno('ENOMEM');
   const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-  if (fixed && modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned fixed address');
-  if (huge && (offset % PMD_SIZE !== 0 || (fixed && modPow2(addr, PMD_SIZE) !== 0))) throw new Errno('EINVAL', 'hugetlbfs needs 2 MiB alignment');
+  if (fixed && !pageAligned(addr)) throw new Errno('EINVAL', 'unaligned fixed address');
+  if (huge && (modPow2(offset, PMD_SIZE) !== 0 || (fixed && modPow2(addr, PMD_SIZE) !== 0))) throw new Errno('EINVAL', 'hugetlbfs needs 2 MiB alignment');
   if (flags & MAP_HUGETLB) throw new Errno('ENOMEM', 'no hugetlb pages reserved');
   mm.lock.write();
   if (mm.mapCount > mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');

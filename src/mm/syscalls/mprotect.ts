@@ -1,7 +1,7 @@
 // mprotect(2): do_mprotect_pkey and mprotect_fixup (mm/mprotect.c). Like Linux it is not atomic
 // over a hole: VMAs before the hole keep their new protection and the call fails with ENOMEM.
 import type { Mm } from '../mm.js';
-import { Errno, modPow2, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageAlignUp, sizeT } from '../uapi.js';
+import { Errno, pageAligned, PROT_EXEC, PROT_READ, PROT_WRITE, pageAlignUp, sizeT } from '../uapi.js';
 import { protToVmFlags, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE } from '../vma.js';
 import { presentPages } from '../memory.js';
 import { modifyRange } from '../vma-ops.js';
@@ -14,7 +14,7 @@ export function sysMprotect(mm: Mm, addr: number, length: number, prot: number):
   mm.countSyscall('mprotect');
   addr = sizeT(addr);
   length = sizeT(length);
-  if (modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned address');
+  if (!pageAligned(addr)) throw new Errno('EINVAL', 'unaligned address');
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) throw new Errno('EINVAL');
   if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) === (PROT_GROWSDOWN | PROT_GROWSUP)) throw new Errno('EINVAL');
   if (length === 0) return;

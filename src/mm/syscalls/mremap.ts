@@ -3,7 +3,7 @@
 // the fragmentation mremap_vma_merge exists to undo.
 import { PTEF_UNTOUCHED } from '../page-table.js';
 import type { Mm } from '../mm.js';
-import { Errno, modPow2, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
+import { Errno, modPow2, pageAligned, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { protoOf, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP, VM_SHARED, VM_UFFD_FLAGS, Vma } from '../vma.js';
 import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
@@ -121,14 +121,14 @@ export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: nu
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new Errno('EINVAL');
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) throw new Errno('EINVAL');
   if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLength !== newLength)) throw new Errno('EINVAL');
-  if (modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned address');
+  if (!pageAligned(addr)) throw new Errno('EINVAL', 'unaligned address');
   const oldLen = pageAlignUp(oldLength);
   const newLen = pageAlignUp(newLength);
   if (newLen === 0) throw new Errno('EINVAL', 'zero new length');
   if (oldLen > TASK_SIZE || newLen > TASK_SIZE || addr > TASK_SIZE - oldLen) throw new Errno('EINVAL');
   mm.lock.write();
   if (flags & MREMAP_FIXED) {
-    if (modPow2(newAddr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned new address');
+    if (!pageAligned(newAddr)) throw new Errno('EINVAL', 'unaligned new address');
     if (newAddr > TASK_SIZE - newLen) throw new Errno('EINVAL');
     if (newAddr < addr + oldLen && addr < newAddr + newLen) throw new Errno('EINVAL', 'ranges overlap');
   }

@@ -1,6 +1,6 @@
 // munmap(2): do_vmi_munmap (mm/vma.c). Atomic: either every VMA in the range goes or none does.
 import type { Mm } from '../mm.js';
-import { Errno, modPow2, PAGE_SIZE, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
+import { Errno, modPow2, pageAligned, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { type Vma, VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
 import { punchHole, removeVma, splitVma } from '../vma-ops.js';
@@ -53,7 +53,7 @@ export function sysMunmap(mm: Mm, addr: number, length: number): void {
   mm.countSyscall('munmap');
   addr = sizeT(addr);
   length = sizeT(length);
-  if (modPow2(addr, PAGE_SIZE) !== 0) throw new Errno('EINVAL', 'unaligned address');
+  if (!pageAligned(addr)) throw new Errno('EINVAL', 'unaligned address');
   const len = pageAlignUp(length);
   if (len === 0 || addr > TASK_SIZE || len > TASK_SIZE - addr) throw new Errno('EINVAL');
   mm.lock.write();

@@ -2,7 +2,7 @@
 // flag change: it splits VMAs at the range's edges and merges them back when flags agree, and
 // takes mmap_lock for writing.
 import type { Mm } from '../mm.js';
-import { Errno, modPow2, PAGE_SIZE, sizeT, TASK_SIZE } from '../uapi.js';
+import { Errno, pageAligned, sizeT, TASK_SIZE } from '../uapi.js';
 import { VM_HUGETLB, VM_MAYWRITE, VM_SHARED, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, type Vma } from '../vma.js';
 import type { UffdContext } from './context.js';
 import {
@@ -44,7 +44,7 @@ export function validateRange(start: number, len: number): void {
   // struct uffdio_range holds __u64s: a negative value is a huge one
   start = sizeT(start);
   len = sizeT(len);
-  if (modPow2(start, PAGE_SIZE) || modPow2(len, PAGE_SIZE)) throw new Errno('EINVAL', 'unaligned range');
+  if (!pageAligned(start) || !pageAligned(len)) throw new Errno('EINVAL', 'unaligned range');
   if (len === 0) throw new Errno('EINVAL', 'empty range');
   if (start >= TASK_SIZE || len > TASK_SIZE - start) throw new Errno('EINVAL', 'range beyond user space');
 }
