@@ -116,44 +116,23 @@ export class Process {
       if (o.kind !== 'shmem') throw new Errno('ENODEV');
       file = o.file;
     }
-    // the memory syscalls flush as flushing() does, without a closure per call
-    try {
-      return sysMmap(this.mm, addr, length, prot, flags, file, offset);
-    } finally {
-      this.mm.tlb.finish();
-    }
+    return this.flushing(() => sysMmap(this.mm, addr, length, prot, flags, file, offset));
   }
 
   munmap(addr: number, length: number): void {
-    try {
-      sysMunmap(this.mm, addr, length);
-    } finally {
-      this.mm.tlb.finish();
-    }
+    this.flushing(() => sysMunmap(this.mm, addr, length));
   }
 
   mprotect(addr: number, length: number, prot: number): void {
-    try {
-      sysMprotect(this.mm, addr, length, prot);
-    } finally {
-      this.mm.tlb.finish();
-    }
+    this.flushing(() => sysMprotect(this.mm, addr, length, prot));
   }
 
   mremap(oldAddr: number, oldLength: number, newLength: number, flags = 0, newAddr = 0): number {
-    try {
-      return sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr);
-    } finally {
-      this.mm.tlb.finish();
-    }
+    return this.flushing(() => sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr));
   }
 
   madvise(addr: number, length: number, advice: number): void {
-    try {
-      sysMadvise(this.mm, addr, length, advice);
-    } finally {
-      this.mm.tlb.finish();
-    }
+    this.flushing(() => sysMadvise(this.mm, addr, length, advice));
   }
 
   /** brk(2): returns the new break, or the old one when it could not move. */

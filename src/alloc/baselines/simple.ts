@@ -39,13 +39,8 @@ export class MmapPerObject implements Allocator {
 
   malloc(n: number): number {
     if (sizeArg('malloc', 'size', n) === TOO_LARGE) return 0;
-    let p: number;
-    try {
-      p = this.sys.mmap(0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS);
-    } catch (e) {
-      if (e instanceof Errno) return 0; // as trySys, without a closure for every call
-      throw e;
-    }
+    const p = trySys(() => this.sys.mmap(0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    if (p === null) return 0;
     this.live.set(p, n);
     this.liveBytes += n;
     return p;
