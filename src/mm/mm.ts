@@ -147,7 +147,9 @@ export class Mm {
   /**
    * Unmap page-cache pages of file offsets [from, to); private COW copies stay (even_cows = 0).
    * Each VMA is zapped as zap_page_range_single does it (unmap_mapping_range_vma): what it
-   * unmapped is gathered and this mm's TLB flushed at once, whichever process cut the file.
+   * unmapped is gathered (and counted as zapped, as unmapPageRange counts it) and this mm's TLB
+   * flushed at once, whichever process cut the file. unmapPageRange itself is not used: this
+   * zap leaves private COW copies and uffd-wp markers, which unmap_page_range would drop.
    */
   private unmapFilePages(file: ShmemFile, from: number, to: number): void {
     for (const v of this.vmas) {
@@ -163,6 +165,7 @@ export class Mm {
           e.huge = 0;
           e.hugetlb = false;
           this.tlb.gather(1);
+          this.pagesZapped++;
           this.pt.dropIfEmpty(e);
         }
         this.tlb.finish();
@@ -172,6 +175,7 @@ export class Mm {
         if (pfn > 0 && !(this.frames.flags(pfn) & FRAME_ANON)) {
           this.dropPte(addr, pfn);
           this.tlb.gather(1);
+          this.pagesZapped++;
         }
       });
       this.tlb.finish();
