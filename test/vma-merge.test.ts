@@ -162,3 +162,56 @@ describe('the VMA tree across its index thresholds', () => {
     expect([up, down]).toEqual([2, 1]);
   });
 });
+
+import { MMAP_MIN_ADDR, PMD_SIZE, TASK_SIZE } from '../src/mm/uapi.js';
+import { PRIV_ANON } from './helpers/layout.js';
+
+describe('get_unmapped_area among many holes', () => {
+  /** unmapped_area_topdown written plainly: the highest fit below mmap_base, else below TASK_SIZE. */
+  function highestFit(p: Process, len: number): number {
+    const align = len % PMD_SIZE === 0 ? PMD_SIZE : P;
+    for (const high of [p.mm.mmapBase, TASK_SIZE]) {
+      let best = -1;
+      let below = 0;
+      for (const v of [...p.mm.vmas, null]) {
+        const lo = Math.max(below, MMAP_MIN_ADDR);
+        const hi = Math.min(v ? v.start : 2 ** 48, high);
+        const a = Math.floor((hi - len) / align) * align;
+        if (hi - lo >= len && a >= lo) best = a;
+        if (v) below = v.end;
+      }
+      if (best >= 0) return best;
+    }
+    return -1;
+  }
+
+  it('places each mapping in the highest hole that fits, as a walk over every gap would', () => {
+    const p = new Process({ settings: { maxMapCount: 1 << 20 } });
+    const top = p.mm.mmapBase;
+    let seed = 5;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    // a window of 3,000 pages under mmap_base: VMAs that never merge (alternating protections)
+    // with holes of 0-40 pages between them, a few mappings above mmap_base, then mmaps of every size
+    let at = top - 3000 * P;
+    for (let k = 0; at < top - 64 * P; k++) {
+      const n = 1 + rand(8);
+      p.mmap(at, n * P, k % 2 ? RW : PROT_READ, FIXED);
+      at += (n + (rand(3) === 0 ? rand(40) : 0)) * P;
+    }
+    p.mmap(top + 64 * P, 4 * P, RW, FIXED);
+    p.mmap(top + 4096 * P, P, PROT_READ, FIXED);
+    let placedLow = 0;
+    for (let k = 0; k < 400; k++) {
+      const len = [P, 3 * P, 17 * P, 39 * P, 64 * P, PMD_SIZE][rand(6)];
+      const want = highestFit(p, len);
+      const got = p.mmap(0, len, k % 2 ? RW : PROT_READ, PRIV_ANON);
+      expect(got).toBe(want);
+      if (got < top - 3000 * P) placedLow++;
+      if (rand(3) === 0) p.munmap(got, len);
+      if (rand(4) === 0) p.munmap(top - (1 + rand(2990)) * P, (1 + rand(5)) * P);
+      if (k % 50 === 0) p.mm.checkInvariants();
+    }
+    // the holes filled: later mappings went below the window, past every VMA in it
+    expect(placedLow).toBeGreaterThan(20);
+  });
+});

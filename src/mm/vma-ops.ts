@@ -72,9 +72,10 @@ function mergeCase(prev: Vma | null, next: Vma | null, p: VmaProto): 'both' | 'p
  * or null when it must be a VMA of its own.
  */
 export function mergeNewRange(mm: Mm, start: number, end: number, p: VmaProto): Vma | null {
-  const before = mm.vmas.findBefore(start);
+  // the range is free: the VMAs around it are the first one above start and the one before that
+  const after = mm.vmas.nextAbove(start);
+  const before = after ? after.prev : mm.vmas.last();
   const prev = before && before.end === start ? before : null;
-  const after = prev ? prev.next : mm.vmas.findFrom(start);
   const next = after && after.start === end ? after : null;
   switch (mergeCase(prev, next, p)) {
     case 'both':

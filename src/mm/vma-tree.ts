@@ -21,21 +21,29 @@ export class VmaTree {
    */
   private index: RangeIndex<Vma> | null = null;
   /**
-   * Free gaps between VMAs, keyed by the gap's end (the next VMA's start, or TOP) and holding its
-   * start: the kernel's maple tree tracks gaps so get_unmapped_area need not walk every VMA.
-   * Every change of a VMA's bounds goes through insert/remove/setStart/setEnd to keep it true.
+   * Free gaps between VMAs, keyed by the gap's end (the next VMA's start, or TOP), holding the VMA
+   * above (null for the top gap) and the gap's start as aux: the kernel's maple tree tracks gaps
+   * so get_unmapped_area need not walk every VMA. Every change of a VMA's bounds goes through
+   * insert/remove/setStart/setEnd to keep it true.
    */
-  private readonly gaps = new NumberBTree<number>();
+  private readonly gaps = new NumberBTree<Vma | null>();
+  /**
+   * What the last gap search found: the address it returned and the VMA above that gap, so the
+   * mmap that asked places its VMA without searching the tree again. Any change forgets it.
+   */
+  private gapAt = -1;
+  private gapNext: Vma | null = null;
 
   constructor() {
-    this.gaps.set(TOP, 0);
+    this.gaps.set(TOP, null, 0);
   }
 
   /** Told of every VMA whose bounds change (vma_start_write: that VMA's lock is taken). */
   onChange: ((start: number, end: number) => void) | null = null;
 
-  private setGap(end: number, start: number): void {
-    if (end > start) this.gaps.set(end, start);
+  /** Record the gap [start, end) below `above` (none when empty). */
+  private setGap(end: number, start: number, above: Vma | null): void {
+    if (end > start) this.gaps.set(end, above, start);
     else this.gaps.delete(end);
   }
   private head: Vma | null = null;
@@ -73,6 +81,14 @@ export class VmaTree {
     return this.tree.lower(addr) ?? null;
   }
 
+  /**
+   * The first VMA at or above addr, an address in a gap (find_vma of a free address): from the
+   * last gap search when it returned addr, else from the tree.
+   */
+  nextAbove(addr: number): Vma | null {
+    return addr === this.gapAt ? this.gapNext : this.findFrom(addr);
+  }
+
   /** Insert a VMA that overlaps no other. */
   insert(v: Vma): void {
     this.index?.add(v, v.start, v.end);
@@ -82,8 +98,9 @@ export class VmaTree {
 
   /** Put v in the tree, the list and the gaps (the index is the caller's). */
   private link(v: Vma): void {
-    const prev = this.findBefore(v.start);
-    const next = prev ? prev.next : this.head;
+    const next = this.nextAbove(v.start);
+    const prev = next ? next.prev : this.tail;
+    this.gapAt = -1;
     v.prev = prev;
     v.next = next;
     if (prev) prev.next = v;
@@ -92,8 +109,8 @@ export class VmaTree {
     else this.tail = v;
     this.tree.set(v.start, v);
     this.onChange?.(v.start, v.end);
-    this.setGap(v.start, prev ? prev.end : 0);
-    this.setGap(next ? next.start : TOP, v.end);
+    this.setGap(v.start, prev ? prev.end : 0, v);
+    this.setGap(next ? next.start : TOP, v.end, next);
   }
 
   remove(v: Vma): void {
@@ -117,6 +134,7 @@ export class VmaTree {
    * index is written once, by hi over v's old slots, rather than cleared and written again.
    */
   split(v: Vma, hi: Vma): void {
+    this.gapAt = -1;
     this.onChange?.(v.start, v.end);
     const lowerSmaller = hi.start - v.start < v.end - hi.start;
     // the index is written for the smaller part only: the larger keeps the slots it has
@@ -136,6 +154,7 @@ export class VmaTree {
    */
   punchHole(v: Vma, start: number, hi: Vma): void {
     const end = hi.start;
+    this.gapAt = -1;
     this.onChange?.(v.start, v.end);
     const index = this.index;
     if (index && v.end - end > start - v.start) {
@@ -148,7 +167,7 @@ export class VmaTree {
     }
     v.end = start;
     this.linkAfter(v, hi);
-    this.setGap(end, start);
+    this.setGap(end, start, hi);
     if (!index && this.count >= INDEX_FROM) this.buildIndex();
   }
 
@@ -159,6 +178,7 @@ export class VmaTree {
    */
   mergeNext(prev: Vma, next: Vma): void {
     const end = next.end;
+    this.gapAt = -1;
     this.onChange?.(prev.start, end);
     const index = this.index;
     if (index && next.end - next.start > prev.end - prev.start) {
@@ -202,11 +222,12 @@ export class VmaTree {
 
   /** Take v out of the tree and the list; the gap above it then reaches down to v's predecessor, unless a merge keeps it (gapAbove false). */
   private unlink(v: Vma, gapAbove = true): void {
+    this.gapAt = -1;
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
     // a gap ends at v's start only when something free lies right below it
     if ((v.prev ? v.prev.end : 0) < v.start) this.gaps.delete(v.start);
-    if (gapAbove) this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0);
+    if (gapAbove) this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0, v.next);
     if (v.prev) v.prev.next = v.next;
     else this.head = v.next;
     if (v.next) v.next.prev = v.prev;
@@ -217,6 +238,7 @@ export class VmaTree {
   /** Change a VMA's start (its key) in place; its order among the others must not change. */
   setStart(v: Vma, start: number): void {
     if (v.start === start) return;
+    this.gapAt = -1;
     this.onChange?.(Math.min(start, v.start), v.end);
     const below = v.prev ? v.prev.end : 0;
     if (start < v.start) {
@@ -233,16 +255,17 @@ export class VmaTree {
     this.index?.clear(v, v.start, start);
     v.start = start;
     this.tree.set(start, v);
-    this.setGap(start, below);
+    this.setGap(start, below, v);
   }
 
   /** Change a VMA's end in place; it must not overlap the next VMA. */
   setEnd(v: Vma, end: number): void {
+    this.gapAt = -1;
     this.onChange?.(v.start, Math.max(end, v.end));
     if (end > v.end) this.index?.add(v, v.end, end);
     else this.index?.clear(v, end, v.end);
     v.end = end;
-    this.setGap(v.next ? v.next.start : TOP, end);
+    this.setGap(v.next ? v.next.start : TOP, end, v.next);
   }
 
   /**
@@ -253,37 +276,65 @@ export class VmaTree {
     const gaps = this.gaps;
     for (let slot = gaps.lastSlot(); slot >= 0; slot = gaps.prevSlot(slot)) {
       const end = gaps.keyAt(slot);
-      const start = gaps.valAt(slot);
+      const start = gaps.auxAt(slot);
       if (end <= low) break;
       const hi = Math.min(end, high);
       const lo = Math.max(start, low);
       if (hi - lo < len) continue;
       const a = Math.floor((hi - len) / align) * align;
-      if (a >= lo) return a;
+      if (a >= lo) {
+        this.gapAt = a;
+        this.gapNext = gaps.valAt(slot);
+        return a;
+      }
     }
     return -1;
   }
 
+  /** findGapTopDown written plainly over the list, for check(). */
+  private gapByWalk(len: number, low: number, high: number, align: number): number {
+    let best = -1;
+    let below: Vma | null = null;
+    for (let above = this.head; ; below = above, above = above.next) {
+      const lo = Math.max(below ? below.end : 0, low);
+      const hi = Math.min(above ? above.start : TOP, high);
+      const a = Math.floor((hi - len) / align) * align;
+      if (hi - lo >= len && a >= lo) best = a;
+      if (!above) return best;
+    }
+  }
+
   /**
-   * Check the tree against the list, the gaps against the VMAs and the index against both
-   * (tests; throws on the first disagreement).
+   * Check the tree against the list, the gaps against the VMAs, the index against both and the
+   * gap search against a plain walk (tests; throws on the first disagreement).
    */
   check(): void {
     let prev: Vma | null = null;
     let n = 0;
-    const want: [number, number][] = [];
+    const want: [number, number, Vma | null][] = [];
     for (let v = this.head; v; prev = v, v = v.next) {
       n++;
       if (v.prev !== prev) throw new Error(`list links broken at ${v}`);
       if (this.tree.get(v.start) !== v) throw new Error(`tree does not hold ${v} at its start`);
       if (this.find(v.start) !== v || this.find(v.end - 1) !== v) throw new Error(`find() misses ${v}`);
       const below = prev ? prev.end : 0;
-      if (below < v.start) want.push([v.start, below]);
+      if (below < v.start) want.push([v.start, below, v]);
     }
     if (this.tail !== prev || n !== this.tree.size) throw new Error('list and tree disagree');
-    want.push([TOP, prev ? prev.end : 0]);
-    const have = [...this.gaps.entries()].map(([end, start]) => [end, start]);
-    if (JSON.stringify(have) !== JSON.stringify(want)) throw new Error(`gaps ${JSON.stringify(have)} where the VMAs leave ${JSON.stringify(want)}`);
+    want.push([TOP, prev ? prev.end : 0, null]);
+    const have = [...this.gaps.entries()].map(([end, above, start]) => [end, start, above] as const);
+    const text = (gaps: (readonly [number, number, Vma | null])[]) => gaps.map(([end, start, above]) => `[${start}, ${end}) below ${above}`).join(' ');
+    if (have.length !== want.length || have.some(([end, start, above], i) => end !== want[i][0] || start !== want[i][1] || above !== want[i][2])) {
+      throw new Error(`gaps ${text(have)} where the VMAs leave ${text(want)}`);
+    }
+    const mid = this.head ? this.head.end + 7 * 4096 : 2 ** 40;
+    for (const [len, low, high, align] of [[4096, 65536, TOP, 4096], [3 * 4096, 65536, mid, 4096], [2 ** 21, 65536, TOP, 2 ** 21], [64 * 4096, 0, mid, 4096]]) {
+      const [gapAt, gapNext] = [this.gapAt, this.gapNext];
+      const want = this.gapByWalk(len, low, high, align);
+      const have = this.findGapTopDown(len, low, high, align);
+      [this.gapAt, this.gapNext] = [gapAt, gapNext];
+      if (have !== want) throw new Error(`gap search for ${len} in [${low}, ${high}) found ${have}, the VMAs leave ${want}`);
+    }
   }
 
   /** Whether [start, end) overlaps no VMA. */
