@@ -2,7 +2,9 @@
 // are [n * SLOTS, n * SLOTS + count)), so a lookup is a handful of binary searches over
 // contiguous memory rather than a chase through objects. Leaves also hold one number beside
 // each key (`aux`: a VMA's end, a gap's start), so a range check needs no value at all, as the
-// maple tree's pivots do. Deletion never rebalances: a node may run underfull, which costs no
+// maple tree's pivots do. A leaf's values live in a side array, its slots holding their index
+// (in `kids`, which only inner nodes need otherwise): shifting a leaf moves numbers only, with
+// none of the write barriers that moving object references costs. Deletion never rebalances: a node may run underfull, which costs no
 // more than the height the tree reached while it was fullest.
 
 const FANOUT = 48;
@@ -18,7 +20,9 @@ export class NumberBTree<V> {
   private isLeaf = new Uint8Array(this.cap);
   private prevLeaf = new Int32Array(this.cap);
   private nextLeaf = new Int32Array(this.cap);
-  private vals: (V | undefined)[] = new Array(this.cap * SLOTS).fill(undefined);
+  /** Leaf values, by the index a leaf slot's `kids` entry holds; freeVals lists unused indices. */
+  private readonly vals: (V | undefined)[] = [];
+  private readonly freeVals: number[] = [];
   private freeNodes: number[] = [];
   private used = 0;
   private root: number;
@@ -62,7 +66,6 @@ export class NumberBTree<V> {
     const leaf = new Uint8Array(cap);
     leaf.set(this.isLeaf);
     this.isLeaf = leaf;
-    while (this.vals.length < cap * SLOTS) this.vals.push(undefined);
     this.cap = cap;
   }
 
@@ -131,7 +134,14 @@ export class NumberBTree<V> {
   }
 
   valAt(slot: number): V {
-    return this.vals[slot] as V;
+    return this.vals[this.kids[slot]] as V;
+  }
+
+  private newVal(v: V | undefined): number {
+    const id = this.freeVals.pop();
+    if (id === undefined) return this.vals.push(v) - 1;
+    this.vals[id] = v;
+    return id;
   }
 
   auxAt(slot: number): number {
@@ -193,7 +203,7 @@ export class NumberBTree<V> {
     const i = this.floorIn(node, k);
     const base = node * SLOTS;
     if (i >= 0 && this.keys[base + i] === k) {
-      this.vals[base + i] = v;
+      this.vals[this.kids[base + i]] = v;
       this.aux[base + i] = aux;
       return;
     }
@@ -240,16 +250,16 @@ export class NumberBTree<V> {
   private insertAt(node: number, at: number, k: number, aux: number, v: V | undefined, kid: number): void {
     const base = node * SLOTS;
     const end = base + this.count[node];
-    const { keys, aux: auxes, kids, vals } = this;
+    const { keys, aux: auxes, kids } = this;
     // shifts of a few dozen entries: plain loops beat copyWithin's call
     if (this.isLeaf[node]) {
       for (let j = end; j > base + at; j--) {
         keys[j] = keys[j - 1];
         auxes[j] = auxes[j - 1];
-        vals[j] = vals[j - 1];
+        kids[j] = kids[j - 1];
       }
       auxes[base + at] = aux;
-      vals[base + at] = v;
+      kids[base + at] = this.newVal(v);
     } else {
       for (let j = end; j > base + at; j--) {
         keys[j] = keys[j - 1];
@@ -269,20 +279,15 @@ export class NumberBTree<V> {
     const from = node * SLOTS + half;
     const to = right * SLOTS;
     this.keys.copyWithin(to, from, node * SLOTS + n);
+    this.kids.copyWithin(to, from, node * SLOTS + n);
     if (leaf) {
       this.aux.copyWithin(to, from, node * SLOTS + n);
-      for (let j = 0; j < n - half; j++) {
-        this.vals[to + j] = this.vals[from + j];
-        this.vals[from + j] = undefined;
-      }
       const next = this.nextLeaf[node];
       this.nextLeaf[right] = next;
       this.prevLeaf[right] = node;
       if (next !== NONE) this.prevLeaf[next] = right;
       else this.tail = right;
       this.nextLeaf[node] = right;
-    } else {
-      this.kids.copyWithin(to, from, node * SLOTS + n);
     }
     this.count[right] = n - half;
     this.count[node] = half;
@@ -333,14 +338,16 @@ export class NumberBTree<V> {
   private removeAt(node: number, at: number): void {
     const base = node * SLOTS;
     const end = base + this.count[node];
-    const { keys, aux, kids, vals } = this;
+    const { keys, aux, kids } = this;
     if (this.isLeaf[node]) {
+      const id = kids[base + at];
+      this.vals[id] = undefined;
+      this.freeVals.push(id);
       for (let j = base + at; j < end - 1; j++) {
         keys[j] = keys[j + 1];
         aux[j] = aux[j + 1];
-        vals[j] = vals[j + 1];
+        kids[j] = kids[j + 1];
       }
-      vals[end - 1] = undefined;
     } else {
       for (let j = base + at; j < end - 1; j++) {
         keys[j] = keys[j + 1];
@@ -368,7 +375,7 @@ export class NumberBTree<V> {
     for (let leaf = this.head; leaf !== NONE; leaf = this.nextLeaf[leaf]) {
       for (let i = 0; i < this.count[leaf]; i++) {
         const s = leaf * SLOTS + i;
-        yield [this.keys[s], this.vals[s] as V, this.aux[s]];
+        yield [this.keys[s], this.valAt(s), this.aux[s]];
       }
     }
   }
