@@ -85,17 +85,23 @@ export interface KernelWork {
   firstTouches: number;
 }
 
-/** The kernel's counters as they stand (shared records: copy them to keep them). */
+/** The kernel's counters as they stand (faults is the mm's own record: copy it to keep it). */
 export function kernelWork(mm: Mm): KernelWork {
-  return {
-    syscalls: mm.syscalls,
-    faults: mm.faults,
-    pagesZapped: mm.pagesZapped,
-    tlbFlushes: mm.tlb.flushes,
-    pteTablesAllocated: mm.pt.tablesAllocated,
-    pteTablesFreed: mm.pt.tablesFreed,
-    firstTouches: mm.firstTouches,
-  };
+  return { syscalls: mm.syscalls, faults: mm.faults, ...unitWork(mm) };
+}
+
+/** The work priced per unit (unitWorkNs). */
+export type UnitWork = Omit<KernelWork, 'syscalls' | 'faults'>;
+
+/** The kernel's per-unit counters as they stand, into `into` when given (a hot path allocates nothing). */
+export function unitWork(mm: Mm, into?: UnitWork): UnitWork {
+  const w = into ?? ({} as UnitWork);
+  w.pagesZapped = mm.pagesZapped;
+  w.tlbFlushes = mm.tlb.flushes;
+  w.pteTablesAllocated = mm.pt.tablesAllocated;
+  w.pteTablesFreed = mm.pt.tablesFreed;
+  w.firstTouches = mm.firstTouches;
+  return w;
 }
 
 /** The price of the kernel's work: each syscall or ioctl (and page of one), fault, zapped page, flush and page table. The one place costs are applied to counts (in three parts, which the Timeline prices as they change). */
@@ -128,7 +134,7 @@ export function faultsNs(faults: Record<string, number>, costs: Costs): number {
 }
 
 /** The work priced per unit whichever call did it: zapped pages, flushes, page tables, first touches. */
-export function unitWorkNs(w: Omit<KernelWork, 'syscalls' | 'faults'>, costs: Costs): number {
+export function unitWorkNs(w: UnitWork, costs: Costs): number {
   const c = costs.work;
   return w.pagesZapped * c.zapPageNs + w.tlbFlushes * c.tlbFlushNs + w.pteTablesAllocated * c.pteAllocNs + w.pteTablesFreed * c.pteFreeNs + w.firstTouches * c.firstTouchNs;
 }

@@ -6,8 +6,11 @@
 // fault traffic. Constants: cost-model.ts.
 import type { Mm } from '../mm/mm.js';
 import type { Process } from '../mm/process.js';
-import { callNs, callsNs, type Costs, DEFAULT_COSTS, faultPrices, kernelWork, unitWorkNs } from './cost-model.js';
+import { callNs, callsNs, type Costs, DEFAULT_COSTS, faultPrices, type UnitWork, unitWork, unitWorkNs } from './cost-model.js';
+import { syscallName, syscallNr } from '../mm/syscall-nr.js';
 import { totalFaults, weightedFaults } from '../mm/fault-kinds.js';
+
+const NR_MADVISE = syscallNr('madvise');
 
 export interface LockWaitNs {
   mmapLockRead: number;
@@ -77,7 +80,7 @@ export class Timeline {
     // what the kernel's tracepoints say between two charges: calls made, and with more than one
     // thread the VMAs written and addresses faulted (one thread never finds a lock still held: it
     // starts each call after its last one ended)
-    this.unsubscribe = [mm.trace.on('sys_enter', (name, n) => (this.callsNs += callNs(name, costs) * n))];
+    this.unsubscribe = [mm.trace.on('sys_enter', (nr, n) => (this.callsNs += this.callPrice(nr) * n))];
     if (threads > 1) {
       this.unsubscribe.push(
         mm.trace.on('vma_write', (s, e) => this.written.push(s, e)),
@@ -85,6 +88,21 @@ export class Timeline {
       );
     }
   }
+
+  /** Each call's price by its number (syscall-nr.ts), looked up by name on its first use. */
+  private readonly callPrices: number[] = [];
+
+  private callPrice(nr: number): number {
+    let ns = this.callPrices[nr];
+    if (ns === undefined) {
+      for (let i = this.callPrices.length; i < nr; i++) this.callPrices[i] = callNs(syscallName(i), this.costs);
+      ns = this.callPrices[nr] = callNs(syscallName(nr), this.costs);
+    }
+    return ns;
+  }
+
+  /** The per-unit counters of the last pricing (reused). */
+  private readonly units: UnitWork = { pagesZapped: 0, tlbFlushes: 0, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0 };
 
   /** The price of the calls counted so far: summed once at the start, then from sys_enter. */
   private callsNs = 0;
@@ -102,14 +120,14 @@ export class Timeline {
       this.faultCount = faults;
       this.faultsNs = weightedFaults(mm.faults, this.faultPrices);
     }
-    into.work = this.callsNs + this.faultsNs + unitWorkNs(kernelWork(mm), this.costs);
+    into.work = this.callsNs + this.faultsNs + unitWorkNs(unitWork(mm, this.units), this.costs);
     into.write = mm.lock.total.write;
     into.read = mm.lock.total.read;
     into.vma = mm.lock.total.vma;
     into.flushes = mm.tlb.flushes;
     into.ipis = mm.tlb.ipis;
     into.faults = faults;
-    into.madvise = mm.syscalls.madvise ?? 0;
+    into.madvise = mm.syscallCountOf(NR_MADVISE);
     return into;
   }
 

@@ -6,6 +6,7 @@
 import { FRAME_ANON, ZERO_PFN } from './frames.js';
 import type { Kernel } from './kernel.js';
 import { MmapLock } from './locks.js';
+import { syscallName } from './syscall-nr.js';
 import { Tracepoints } from './tracepoints.js';
 import { HUGE_ZERO, PageTable, PTE_NONE } from './page-table.js';
 import { HPAGE_PMD_NR, PMD_SIZE, PAGE_SIZE } from './uapi.js';
@@ -52,8 +53,6 @@ export class Mm {
   mmapBase = MMAP_BASE;
   userfault: UserfaultHook | null = null;
   readonly faults: Record<FaultKind, number>;
-  /** Syscalls and ioctls issued, by name. */
-  readonly syscalls: Record<string, number> = {};
   /** TLB shootdown accounting (mm_cpumask, mmu_gather). */
   readonly tlb = new TlbState();
   /** Present pages unmapped by zaps (the work MADV_DONTNEED and munmap do per page). */
@@ -86,11 +85,37 @@ export class Mm {
     return this.rssAnon + this.rssShmem;
   }
 
-  countSyscall(name: string, n = 1): void {
-    this.syscalls[name] = (this.syscalls[name] ?? 0) + n;
+  /** Count n calls of syscall (or ioctl, or pages of one) number nr (syscall-nr.ts). */
+  countSyscall(nr: number, n = 1): void {
+    let counts = this.callCounts;
+    if (nr >= counts.length) {
+      counts = this.callCounts = growTo(counts, nr);
+      this.callSeen = growTo(this.callSeen, nr);
+    }
+    if (this.callSeen[nr] === 0) {
+      this.callSeen[nr] = 1;
+      this.callOrder.push(nr);
+    }
+    counts[nr] += n;
     this.syscallCount += n;
-    if (this.trace.sys_enter.enabled) this.trace.sys_enter.emit(name, n);
+    if (this.trace.sys_enter.enabled) this.trace.sys_enter.emit(nr, n);
   }
+
+  /** How many calls of number nr were counted. */
+  syscallCountOf(nr: number): number {
+    return nr < this.callCounts.length ? this.callCounts[nr] : 0;
+  }
+
+  /** The calls counted, by name, in the order each was first made. */
+  get syscalls(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const nr of this.callOrder) out[syscallName(nr)] = this.callCounts[nr];
+    return out;
+  }
+
+  private callCounts = new Float64Array(32);
+  private callSeen = new Float64Array(32);
+  private readonly callOrder: number[] = [];
 
   /** All of `syscalls` added up (one number to tell whether any call was made). */
   syscallCount = 0;
@@ -258,4 +283,11 @@ export class Mm {
       throw new Error(`RSS counters ${this.rssAnon}/${this.rssShmem} but page tables map ${rssAnon}/${rssShmem}`);
     }
   }
+}
+
+/** A copy of a counter array long enough to index nr. */
+function growTo(a: Float64Array, nr: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(Math.max(nr + 1, a.length * 2));
+  b.set(a);
+  return b;
 }

@@ -18,6 +18,14 @@ import { khugepagedScan, type KhugepagedResult } from './khugepaged.js';
 import { UserTlb } from './user-tlb.js';
 import * as uffd from './userfaultfd/index.js';
 import type { UffdContext, UffdMonitor, UffdMsg } from './userfaultfd/index.js';
+import { syscallNr } from './syscall-nr.js';
+
+const NR_FALLOCATE = syscallNr('fallocate');
+const NR_FTRUNCATE = syscallNr('ftruncate');
+const NR_MEMFD_CREATE = syscallNr('memfd_create');
+const NR_PWRITE64 = syscallNr('pwrite64');
+const NR_READ = syscallNr('read');
+const NR_USERFAULTFD = syscallNr('userfaultfd');
 
 /** The program's own loads and stores (user-mode accesses). */
 const USER_READ = access('user', false);
@@ -54,14 +62,20 @@ export interface ProcessOptions {
   privileged?: boolean;
 }
 
-/** Range ioctls whose cost is per page: the counter their pages go to. */
-const PAGE_COUNTERS: Record<string, string> = {
-  UFFDIO_ZEROPAGE: 'UFFDIO_ZEROPAGE:pages',
-  UFFDIO_COPY: 'UFFDIO_COPY:pages',
-  UFFDIO_MOVE: 'UFFDIO_MOVE:pages',
-  UFFDIO_CONTINUE: 'UFFDIO_CONTINUE:pages',
-  UFFDIO_POISON: 'UFFDIO_POISON:pages',
-};
+/** The userfaultfd ioctls as counted: the call, and for range ioctls (whose cost is per page) the counter their pages go to. */
+function ioctl(name: string, perPage = false): { nr: number; pagesNr: number } {
+  return { nr: syscallNr(name), pagesNr: perPage ? syscallNr(`${name}:pages`) : -1 };
+}
+const UFFDIO_API = ioctl('UFFDIO_API');
+const UFFDIO_REGISTER = ioctl('UFFDIO_REGISTER');
+const UFFDIO_UNREGISTER = ioctl('UFFDIO_UNREGISTER');
+const UFFDIO_WAKE = ioctl('UFFDIO_WAKE');
+const UFFDIO_ZEROPAGE = ioctl('UFFDIO_ZEROPAGE', true);
+const UFFDIO_COPY = ioctl('UFFDIO_COPY', true);
+const UFFDIO_MOVE = ioctl('UFFDIO_MOVE', true);
+const UFFDIO_WRITEPROTECT = ioctl('UFFDIO_WRITEPROTECT');
+const UFFDIO_CONTINUE = ioctl('UFFDIO_CONTINUE', true);
+const UFFDIO_POISON = ioctl('UFFDIO_POISON', true);
 
 /** Kernel-mode copies (read/write of user memory) go a chunk at a time (1 MiB, a multiple of pages). */
 const COPY_CHUNK = 1 << 20;
@@ -173,7 +187,7 @@ export class Process {
 
   /** userfaultfd(2): flags are O_CLOEXEC, O_NONBLOCK and UFFD_USER_MODE_ONLY. */
   userfaultfd(flags = 0): number {
-    this.mm.countSyscall('userfaultfd');
+    this.mm.countSyscall(NR_USERFAULTFD);
     return this.installFd({ kind: 'userfaultfd', ctx: uffd.newUserfaultfd(this.mm, flags, this.privileged) });
   }
 
@@ -184,63 +198,62 @@ export class Process {
     return o.ctx;
   }
 
-  private uffdIoctl<T>(fd: number, name: string, fn: (ctx: UffdContext) => T): T {
-    this.mm.countSyscall(name);
+  private uffdIoctl<T>(fd: number, call: { nr: number; pagesNr: number }, fn: (ctx: UffdContext) => T): T {
+    this.mm.countSyscall(call.nr);
     const ctx = this.uffdContext(fd);
     const r = this.flushing(() => fn(ctx));
     // range ioctls return bytes done: their cost is per page
-    const pages = PAGE_COUNTERS[name];
-    if (pages && typeof r === 'number') this.mm.countSyscall(pages, r / PAGE_SIZE);
+    if (call.pagesNr >= 0 && typeof r === 'number') this.mm.countSyscall(call.pagesNr, r / PAGE_SIZE);
     return r;
   }
 
   /** UFFDIO_API: returns the features the kernel offers. */
   uffdApi(fd: number, features = 0, api = uffd.UFFD_API): number {
-    return this.uffdIoctl(fd, 'UFFDIO_API', (c) => uffd.uffdApi(c, api, features));
+    return this.uffdIoctl(fd, UFFDIO_API, (c) => uffd.uffdApi(c, api, features));
   }
 
   /** UFFDIO_REGISTER: returns the ioctls bitmask for the range. */
   uffdRegister(fd: number, start: number, len: number, mode: number): number {
-    return this.uffdIoctl(fd, 'UFFDIO_REGISTER', (c) => uffd.uffdRegister(c, start, len, mode));
+    return this.uffdIoctl(fd, UFFDIO_REGISTER, (c) => uffd.uffdRegister(c, start, len, mode));
   }
 
   uffdUnregister(fd: number, start: number, len: number): void {
-    this.uffdIoctl(fd, 'UFFDIO_UNREGISTER', (c) => uffd.uffdUnregister(c, start, len));
+    this.uffdIoctl(fd, UFFDIO_UNREGISTER, (c) => uffd.uffdUnregister(c, start, len));
   }
 
   uffdWake(fd: number, start: number, len: number): void {
-    this.uffdIoctl(fd, 'UFFDIO_WAKE', (c) => uffd.uffdWake(c, start, len));
+    this.uffdIoctl(fd, UFFDIO_WAKE, (c) => uffd.uffdWake(c, start, len));
   }
 
   /** UFFDIO_ZEROPAGE: returns bytes mapped; a failure is a UffdError carrying the progress field. */
   uffdZeropage(fd: number, start: number, len: number, mode = 0): number {
-    return this.uffdIoctl(fd, 'UFFDIO_ZEROPAGE', (c) => uffd.uffdZeropage(c, start, len, mode));
+    return this.uffdIoctl(fd, UFFDIO_ZEROPAGE, (c) => uffd.uffdZeropage(c, start, len, mode));
   }
 
   /** UFFDIO_COPY from this process's memory at src. */
   uffdCopy(fd: number, dst: number, src: number, len: number, mode = 0): number {
-    return this.uffdIoctl(fd, 'UFFDIO_COPY', (c) => uffd.uffdCopy(c, dst, src, len, mode));
+    return this.uffdIoctl(fd, UFFDIO_COPY, (c) => uffd.uffdCopy(c, dst, src, len, mode));
   }
 
   uffdMove(fd: number, dst: number, src: number, len: number, mode = 0): number {
-    return this.uffdIoctl(fd, 'UFFDIO_MOVE', (c) => uffd.uffdMove(c, dst, src, len, mode));
+    return this.uffdIoctl(fd, UFFDIO_MOVE, (c) => uffd.uffdMove(c, dst, src, len, mode));
   }
 
   uffdWriteprotect(fd: number, start: number, len: number, mode: number): void {
-    this.uffdIoctl(fd, 'UFFDIO_WRITEPROTECT', (c) => uffd.uffdWriteprotect(c, start, len, mode));
+    this.uffdIoctl(fd, UFFDIO_WRITEPROTECT, (c) => uffd.uffdWriteprotect(c, start, len, mode));
   }
 
   uffdContinue(fd: number, start: number, len: number, mode = 0): number {
-    return this.uffdIoctl(fd, 'UFFDIO_CONTINUE', (c) => uffd.uffdContinue(c, start, len, mode));
+    return this.uffdIoctl(fd, UFFDIO_CONTINUE, (c) => uffd.uffdContinue(c, start, len, mode));
   }
 
   uffdPoison(fd: number, start: number, len: number, mode = 0): number {
-    return this.uffdIoctl(fd, 'UFFDIO_POISON', (c) => uffd.uffdPoison(c, start, len, mode));
+    return this.uffdIoctl(fd, UFFDIO_POISON, (c) => uffd.uffdPoison(c, start, len, mode));
   }
 
   /** read(2) of one uffd_msg; EAGAIN when none is pending. */
   uffdRead(fd: number): UffdMsg {
-    this.mm.countSyscall('read');
+    this.mm.countSyscall(NR_READ);
     const msg = this.uffdContext(fd).queue.shift();
     if (!msg) throw new Errno('EAGAIN');
     return msg;
@@ -262,7 +275,7 @@ export class Process {
   }
 
   memfdCreate(name: string, flags = 0): number {
-    this.mm.countSyscall('memfd_create');
+    this.mm.countSyscall(NR_MEMFD_CREATE);
     if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB)) throw new Errno('EINVAL');
     return this.installFd({ kind: 'shmem', file: new ShmemFile(name, 0, this.kernel.newInode(), (flags & MFD_HUGETLB) !== 0) });
   }
@@ -274,7 +287,7 @@ export class Process {
   }
 
   ftruncate(fd: number, size: number): void {
-    this.mm.countSyscall('ftruncate');
+    this.mm.countSyscall(NR_FTRUNCATE);
     const f = this.shmem(fd);
     if (size < 0) throw new Errno('EINVAL');
     if (f.hugetlb && size % f.pageSize) throw new Errno('EINVAL');
@@ -283,7 +296,7 @@ export class Process {
   }
 
   fallocate(fd: number, mode: number, offset: number, len: number): void {
-    this.mm.countSyscall('fallocate');
+    this.mm.countSyscall(NR_FALLOCATE);
     const f = this.shmem(fd);
     if (offset < 0 || len <= 0) throw new Errno('EINVAL');
     if (mode & FALLOC_FL_PUNCH_HOLE) {
@@ -317,7 +330,7 @@ export class Process {
    * way returns the short count; a fault on the first byte fails with EFAULT.
    */
   pwrite(fd: number, buf: number, len: number, offset: number): number {
-    this.mm.countSyscall('pwrite64');
+    this.mm.countSyscall(NR_PWRITE64);
     const f = this.shmem(fd);
     offset = filePos(offset);
     const count = rwCount(buf, len);
@@ -349,7 +362,7 @@ export class Process {
 
   /** pwrite of len copies of one byte into a memfd (the scenario language's `pwrite`). */
   pwriteFill(fd: number, offset: number, len: number, byte: number): number {
-    this.mm.countSyscall('pwrite64');
+    this.mm.countSyscall(NR_PWRITE64);
     const f = this.shmem(fd);
     offset = filePos(offset);
     const count = rwCount(0, len);
@@ -363,7 +376,7 @@ export class Process {
    * zeroes; a memfd delivers its bytes from offset 0.
    */
   readInto(fd: number, buf: number, len: number): number {
-    this.mm.countSyscall('read');
+    this.mm.countSyscall(NR_READ);
     const o = this.fdObject(fd);
     if (o.kind !== 'shmem' && o.kind !== 'zero') throw new Errno('EINVAL');
     const count = rwCount(buf, len);

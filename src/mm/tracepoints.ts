@@ -11,10 +11,11 @@ export interface TraceEvents {
   /** A TLB flush was done (tlb:tlb_flush): entries gathered and IPIs sent to other CPUs. */
   tlb_flush: [entries: number, ipis: number];
   /**
-   * A syscall or ioctl was counted (raw_syscalls:sys_enter), by the name Mm.syscalls counts it
-   * under; the range ioctls also count their pages as `NAME:pages`.
+   * A syscall or ioctl was counted (raw_syscalls:sys_enter), by its number (syscall-nr.ts; the
+   * name Mm.syscalls counts it under is syscallName(nr)); the range ioctls also count their pages
+   * as `NAME:pages`.
    */
-  sys_enter: [name: string, count: number];
+  sys_enter: [nr: number, count: number];
 }
 
 type Listener<K extends keyof TraceEvents> = (...args: TraceEvents[K]) => void;
@@ -42,7 +43,7 @@ export class Tracepoints implements Points {
   readonly vma_write = new Tracepoint<number, number>();
   readonly page_fault = new Tracepoint<number, boolean>();
   readonly tlb_flush = new Tracepoint<number, number>();
-  readonly sys_enter = new Tracepoint<string, number>();
+  readonly sys_enter = new Tracepoint<number, number>();
 
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends keyof TraceEvents>(event: K, fn: Listener<K>): () => void {

@@ -5,11 +5,14 @@ import { pageAlignUp, PAGE_SIZE } from '../uapi.js';
 import { newProto, Vma, VM_ACCOUNT, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../vma.js';
 import { doMunmap } from './munmap.js';
 import { insertVma, mergeNewRange } from '../vma-ops.js';
+import { syscallNr } from '../syscall-nr.js';
+
+const NR_BRK = syscallNr('brk');
 
 const BRK_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
 
 export function sysBrk(mm: Mm, brk: number): number {
-  mm.countSyscall('brk');
+  mm.countSyscall(NR_BRK);
   mm.lock.write();
   if (brk < mm.startBrk) return mm.brk;
   const newTop = pageAlignUp(brk);

@@ -31,6 +31,9 @@ import {
 import { populateRange } from './mmap.js';
 import { unmapPageRange } from '../memory.js';
 import { modifyRange } from '../vma-ops.js';
+import { syscallNr } from '../syscall-nr.js';
+
+const NR_MADVISE = syscallNr('madvise');
 
 /** Advice that changes vm_flags, and so takes mmap_lock for writing (madvise_need_mmap_write). */
 const FLAG_ADVICE: Record<number, [set: number, clear: number]> = {
@@ -66,7 +69,7 @@ const READ_ADVICE = new Set([
 ]);
 
 export function sysMadvise(mm: Mm, addr: number, length: number, advice: number): void {
-  mm.countSyscall('madvise');
+  mm.countSyscall(NR_MADVISE);
   addr = sizeT(addr);
   length = sizeT(length);
   if (!(advice in FLAG_ADVICE) && !READ_ADVICE.has(advice)) throw new Errno('EINVAL', `unknown advice ${advice}`);

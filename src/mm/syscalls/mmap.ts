@@ -42,6 +42,9 @@ import {
 } from '../vma.js';
 import { doMunmap } from './munmap.js';
 import { insertVma, mergeNewRange } from '../vma-ops.js';
+import { syscallNr } from '../syscall-nr.js';
+
+const NR_MMAP = syscallNr('mmap');
 
 /** Flags mmap accepts under MAP_SHARED_VALIDATE (LEGACY_MAP_MASK plus MAP_SYNC). */
 const KNOWN_FLAGS = 0x1ffff | 0x80000 | MAP_FIXED_NOREPLACE | 0x4000000;
@@ -138,7 +141,7 @@ export function sysMmap(
   file: ShmemFile | null = null,
   offset = 0,
 ): number {
-  mm.countSyscall('mmap');
+  mm.countSyscall(NR_MMAP);
   addr = sizeT(addr);
   length = sizeT(length);
   if (offset % PAGE_SIZE !== 0) throw new Errno('EINVAL', 'offset not page-aligned');

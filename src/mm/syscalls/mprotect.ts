@@ -5,13 +5,16 @@ import { Errno, pageAligned, PROT_EXEC, PROT_READ, PROT_WRITE, pageAlignUp, size
 import { protToVmFlags, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE } from '../vma.js';
 import { presentPages } from '../memory.js';
 import { modifyRange } from '../vma-ops.js';
+import { syscallNr } from '../syscall-nr.js';
+
+const NR_MPROTECT = syscallNr('mprotect');
 
 const PROT_GROWSDOWN = 0x01000000;
 const PROT_GROWSUP = 0x02000000;
 const PROT_SEM = 0x8;
 
 export function sysMprotect(mm: Mm, addr: number, length: number, prot: number): void {
-  mm.countSyscall('mprotect');
+  mm.countSyscall(NR_MPROTECT);
   addr = sizeT(addr);
   length = sizeT(length);
   if (!pageAligned(addr)) throw new Errno('EINVAL', 'unaligned address');

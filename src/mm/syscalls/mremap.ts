@@ -9,6 +9,9 @@ import { getUnmappedArea } from './mmap.js';
 import { doMunmap } from './munmap.js';
 import { splitHugePmd } from '../thp.js';
 import { insertVma, mergeNewRange, modifyRange } from '../vma-ops.js';
+import { syscallNr } from '../syscall-nr.js';
+
+const NR_MREMAP = syscallNr('mremap');
 
 /**
  * move_page_tables: move every entry of [from, from + len) to [to, to + len). A whole THP moves
@@ -116,7 +119,7 @@ function moveVmas(mm: Mm, addr: number, len: number, newAddr: number, dontUnmap:
 }
 
 export function sysMremap(mm: Mm, addr: number, oldLength: number, newLength: number, flags: number, newAddr = 0): number {
-  mm.countSyscall('mremap');
+  mm.countSyscall(NR_MREMAP);
   [addr, oldLength, newLength, newAddr] = [addr, oldLength, newLength, newAddr].map(sizeT);
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new Errno('EINVAL');
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) throw new Errno('EINVAL');

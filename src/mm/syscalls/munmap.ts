@@ -4,6 +4,9 @@ import { Errno, modPow2, pageAligned, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } 
 import { type Vma, VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
 import { punchHole, removeVma, splitVma } from '../vma-ops.js';
+import { syscallNr } from '../syscall-nr.js';
+
+const NR_MUNMAP = syscallNr('munmap');
 
 /**
  * Unmap [start, end): split the VMAs at the edges, drop their pages (guard markers too) and
@@ -50,7 +53,7 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
 }
 
 export function sysMunmap(mm: Mm, addr: number, length: number): void {
-  mm.countSyscall('munmap');
+  mm.countSyscall(NR_MUNMAP);
   addr = sizeT(addr);
   length = sizeT(length);
   if (!pageAligned(addr)) throw new Errno('EINVAL', 'unaligned address');
