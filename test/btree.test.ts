@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { NumberBTree } from '../src/mm/btree.js';
 
 describe('NumberBTree', () => {
-  it('answers floor, lower, higher and ordered walks like a sorted array', () => {
+  it('answers floor, lower, higher and ordered walks like a sorted array, keys moved in place included', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'add', 'delete', 'move'), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 3000 }), (ops) => {
+      fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'add', 'delete', 'move', 'moveUp'), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 3000 }), (ops) => {
         const t = new NumberBTree<number>();
         const model = new Map<number, number>();
         for (const [op, k] of ops) {
@@ -15,7 +15,19 @@ describe('NumberBTree', () => {
             t.set(k, k * 2);
             model.set(k, k * 2);
           } else if (op === 'delete') expect(t.delete(k)).toBe(model.delete(k));
-          else {
+          else if (op === 'moveUp') {
+            // move the last key at or below k up to halfway between it and the key above
+            const keys = [...model.keys()].sort((a, b) => a - b);
+            let j = keys.length - 1;
+            while (j >= 0 && keys[j] > k) j--;
+            if (j < 0) continue;
+            const above = j + 1 < keys.length ? keys[j + 1] : 3100;
+            const to = Math.ceil((keys[j] + above) / 2) - 1;
+            if (to <= keys[j]) continue;
+            expect(t.moveKeyUp(keys[j], to)).toBe(true);
+            model.set(to, model.get(keys[j])!);
+            model.delete(keys[j]);
+          } else {
             // move the first key at or above k down to halfway between it and the key below
             const keys = [...model.keys()].sort((a, b) => a - b);
             const j = keys.findIndex((x) => x >= k);
@@ -44,5 +56,17 @@ describe('NumberBTree', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('finds a key moved up past the stale separator a deleted minimum leaves', () => {
+    const t = new NumberBTree<number>();
+    for (let k = 0; k < 5000; k += 10) t.set(k, k);
+    // keys added in order fill each leaf: the second leaf starts at 480, its separator too
+    const secondLeaf = [...t.entries()].map(([k]) => k).find((k, i) => i === 48)!;
+    t.delete(secondLeaf); // the separator stays at the old minimum
+    expect(t.moveKeyUp(secondLeaf - 10, secondLeaf + 5)).toBe(true);
+    expect([t.get(secondLeaf + 5), t.floor(secondLeaf + 9), t.lower(secondLeaf + 5), t.higher(secondLeaf + 5)]).toEqual([secondLeaf - 10, secondLeaf - 10, secondLeaf - 20, secondLeaf + 10]);
+    t.set(secondLeaf + 7, 1);
+    expect([...t.entries()].map(([k]) => k).slice(46, 50)).toEqual([secondLeaf - 20, secondLeaf + 5, secondLeaf + 7, secondLeaf + 10]);
   });
 });

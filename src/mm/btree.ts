@@ -247,6 +247,36 @@ export class NumberBTree<V> {
     return true;
   }
 
+  /**
+   * Give the entry at key `from` the larger key `to`, in place: no key may lie in (from, to].
+   * A separator to the right of the path that is not above `to` — a stale one: a delete leaves
+   * a subtree's separator at its old minimum — would send searches for `to` the wrong way, so the
+   * lowest level with a right neighbour has that neighbour's separator set to its true minimum
+   * (every separator further up and right is above that minimum already). Returns whether `from`
+   * was there.
+   */
+  moveKeyUp(from: number, to: number): boolean {
+    const slot = this.exactSlotWithPath(from);
+    if (slot < 0) return false;
+    this.keys[slot] = to;
+    for (let d = this.depth; d > 0; d -= 2) {
+      const node = this.path[d - 2];
+      const i = this.path[d - 1];
+      if (i + 1 < this.count[node]) {
+        const at = node * SLOTS + i + 1;
+        if (this.keys[at] <= to) this.keys[at] = this.minOf(this.kids[at]);
+        break;
+      }
+    }
+    return true;
+  }
+
+  /** The smallest key under a node (nodes other than the root are never empty). */
+  private minOf(node: number): number {
+    while (!this.isLeaf[node]) node = this.kids[node * SLOTS];
+    return this.keys[node * SLOTS];
+  }
+
   private insertAt(node: number, at: number, k: number, aux: number, v: V | undefined, kid: number): void {
     const base = node * SLOTS;
     const end = base + this.count[node];

@@ -49,6 +49,23 @@ export function punchHole(mm: Mm, v: Vma, start: number, end: number): void {
   if (dbg.enabled) dbg('hole [%s, %s) in %s | %s', start.toString(16), end.toString(16), v, hi);
 }
 
+/**
+ * munmap of one end of a VMA: what __split_vma at the cut and the removal of the part cut off
+ * leave — v keeping [start, end) — made directly (the caller zaps the pages).
+ */
+export function trimVma(mm: Mm, v: Vma, start: number, end: number): void {
+  if (start > v.start) {
+    splitHugeAt(mm, start);
+    v.pgoff = v.pgoffOf(start);
+    mm.vmas.setStart(v, start);
+  }
+  if (end < v.end) {
+    splitHugeAt(mm, end);
+    mm.vmas.setEnd(v, end);
+  }
+  if (dbg.enabled) dbg('trimmed to %s', v);
+}
+
 /** Ensure n splits ahead would not pass max_map_count. */
 export function checkSplits(mm: Mm, n: number): void {
   if (n > 0 && mm.mapCount + n - 1 >= mm.kernel.settings.maxMapCount) throw new Errno('ENOMEM', 'max_map_count');

@@ -250,12 +250,12 @@ export class VmaTree {
       v.start = start;
       return;
     }
-    this.tree.delete(v.start);
-    this.gaps.delete(v.start);
+    // shrinking from below: both keys move up in place (no VMA starts inside v)
     this.index?.clear(v, v.start, start);
+    this.tree.moveKeyUp(v.start, start);
+    if (below < v.start) this.gaps.moveKeyUp(v.start, start);
+    else if (below < start) this.gaps.set(start, v, below); // (a merge may have grown prev to start already)
     v.start = start;
-    this.tree.set(start, v);
-    this.setGap(start, below, v);
   }
 
   /** Change a VMA's end in place; it must not overlap the next VMA. */

@@ -3,7 +3,7 @@ import type { Mm } from '../mm.js';
 import { Errno, modPow2, pageAligned, PMD_SIZE, TASK_SIZE, pageAlignUp, sizeT } from '../uapi.js';
 import { type Vma, VM_HUGETLB } from '../vma.js';
 import { ZAP_DROP_GUARDS, freePgtables, unmapPageRange } from '../memory.js';
-import { punchHole, removeVma, splitVma } from '../vma-ops.js';
+import { punchHole, removeVma, splitVma, trimVma } from '../vma-ops.js';
 import { syscallNr } from '../syscall-nr.js';
 
 const NR_MUNMAP = syscallNr('munmap');
@@ -32,6 +32,22 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
     punchHole(mm, first, start, end);
     unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
     freePgtables(mm, start, end, start, end);
+    return true;
+  }
+  // one end of one VMA: it shrinks (what a split and the removal of the part cut off leave)
+  if (first.start >= start && first.end > end) {
+    const floor = first.prev ? first.prev.end : 0;
+    const lo = first.start;
+    trimVma(mm, first, end, first.end);
+    unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
+    freePgtables(mm, lo, end, floor, end);
+    return true;
+  }
+  if (first.start < start && first.end <= end && (!first.next || first.next.start >= end)) {
+    const hi = first.end;
+    trimVma(mm, first, first.start, start);
+    unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
+    freePgtables(mm, start, hi, start, first.next ? first.next.start : 0);
     return true;
   }
   let v: typeof first | null = first;
