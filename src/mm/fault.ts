@@ -138,6 +138,7 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
     }
     const r = vma.file ? fileFault(mm, vma, addr, write, kernel) : anonFault(mm, vma, addr, write, kernel);
     if (r === FAULT_MAPPED) continue;
+    if (r > 0 && mm.trace.page_fault.enabled) mm.trace.page_fault.emit(addr, write); // retried: it faulted
     return r;
   }
   return FAULT_HANG;
@@ -149,7 +150,11 @@ function userfault(mm: Mm, vma: Vma, addr: number, reason: number, write: boolea
   return mm.userfault.fault(vma, addr, reason, write, kernel);
 }
 
-/** do_anonymous_page / do_huge_pmd_anonymous_page. */
+/**
+ * do_anonymous_page / do_huge_pmd_anonymous_page. A new PTE returns its frame, which is what the
+ * retried access would find (the retry needs no second walk); a PMD or a userfault returns
+ * FAULT_MAPPED or a failure, and the access is retried.
+ */
 function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean): number {
   if (vma.flags & VM_UFFD_MISSING) {
     // do_anonymous_page prepares the anon_vma for a write before it asks userfaultfd, a read
@@ -180,13 +185,14 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     mm.lock.vma();
     mm.installPte(addr, ZERO_PFN, wpBit);
     mm.faults.zero++;
-    return FAULT_MAPPED;
+    return ZERO_PFN;
   }
   if (mm.anonVmaPrepare(vma)) mm.lock.read();
   else mm.lock.vma();
-  mm.installPte(addr, mm.frames.alloc(FRAME_ANON), wpBit);
+  const pfn = mm.frames.alloc(FRAME_ANON);
+  mm.installPte(addr, pfn, wpBit);
   mm.faults.anon++;
-  return FAULT_MAPPED;
+  return pfn;
 }
 
 /** do_wp_page: a private copy of a zero page or of a file page. */
