@@ -2,7 +2,7 @@
 // free_pgtables, and the page-table walks madvise and mprotect ask about a range.
 import { ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { HUGE_ZERO, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
+import { HUGE_ZERO, type PmdEntry, pmdIndex, PTE_GUARD, PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP } from './page-table.js';
 import { splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE } from './uapi.js';
 
@@ -16,36 +16,43 @@ export const ZAP_DROP_GUARDS = 1;
  * the pages freed.
  */
 export function unmapPageRange(mm: Mm, start: number, end: number, flags = 0): number {
+  if (pmdIndex(start) === pmdIndex(end - 1)) {
+    // a range inside one 2 MiB block (most are): no list of entries to build
+    const e = mm.pt.pmd(start);
+    return e ? zapPmd(mm, e, start, end, flags) : 0;
+  }
+  let zapped = 0;
+  for (const e of mm.pt.pmdsIn(start, end)) zapped += zapPmd(mm, e, start, end, flags);
+  return zapped;
+}
+
+/**
+ * zap_pmd_range for one PMD entry and the part of [start, end) it covers: gathers the entries
+ * that were present for the TLB flush and counts them as zapped; returns the pages freed.
+ */
+function zapPmd(mm: Mm, e: PmdEntry, start: number, end: number, flags: number): number {
+  const base = e.base;
   let zapped = 0;
   let present = 0;
-  for (const e of mm.pt.pmdsIn(start, end)) {
-    const base = e.base;
-    if (e.hugetlb) {
-      // a hugetlbfs page stays in its file's page cache: only the mapping goes
-      e.huge = 0;
-      e.hugetlb = false;
-      present++;
-      mm.pt.dropIfEmpty(e);
-      continue;
+  if (e.hugetlb) {
+    // a hugetlbfs page stays in its file's page cache: only the mapping goes
+    e.huge = 0;
+    e.hugetlb = false;
+    present++;
+  } else if (e.huge !== 0 && base >= start && base + PMD_SIZE <= end) {
+    if (e.huge !== HUGE_ZERO) {
+      mm.anonHugePmds--;
+      mm.rssAnon -= HPAGE_PMD_NR;
+      mm.frames.putHuge(e.huge);
+      zapped += HPAGE_PMD_NR;
     }
-    if (e.huge !== 0) {
-      if (base >= start && base + PMD_SIZE <= end) {
-        if (e.huge !== HUGE_ZERO) {
-          mm.anonHugePmds--;
-          mm.rssAnon -= HPAGE_PMD_NR;
-          mm.frames.putHuge(e.huge);
-          zapped += HPAGE_PMD_NR;
-        }
-        present++;
-        e.huge = 0;
-        e.hugeFlags = 0;
-        mm.pt.dropIfEmpty(e);
-        continue;
-      }
-      splitHugePmd(mm, e);
-    }
+    present++;
+    e.huge = 0;
+    e.hugeFlags = 0;
+  } else {
+    if (e.huge !== 0) splitHugePmd(mm, e);
     const t = e.pte;
-    if (!t) continue;
+    if (!t) return 0;
     const i0 = start > base ? (start - base) / PAGE_SIZE : 0;
     const i1 = Math.min(HPAGE_PMD_NR, (end - base) / PAGE_SIZE);
     for (let i = i0; i < i1; i++) {
@@ -61,8 +68,8 @@ export function unmapPageRange(mm: Mm, start: number, end: number, flags = 0): n
       e.pteFlags![i] = 0;
       e.used--;
     }
-    mm.pt.dropIfEmpty(e);
   }
+  mm.pt.dropIfEmpty(e);
   mm.tlb.gather(present);
   mm.pagesZapped += present;
   return zapped;
@@ -83,7 +90,10 @@ export function freePgtables(mm: Mm, start: number, end: number, floor: number, 
     if (end > ceiling) end -= PMD_SIZE;
   }
   if (addr >= end) return;
-  for (const e of mm.pt.pmdsIn(addr, end)) mm.pt.freePteTable(e);
+  if (end - addr === PMD_SIZE) {
+    const e = mm.pt.pmd(addr);
+    if (e) mm.pt.freePteTable(e);
+  } else for (const e of mm.pt.pmdsIn(addr, end)) mm.pt.freePteTable(e);
 }
 
 /** Present (non-zero) pages in [start, end): what MADV_DONTNEED would free. */
