@@ -35,7 +35,9 @@ describe('NumberBTree', () => {
             const below = j > 0 ? keys[j - 1] : -1;
             const to = Math.floor((below + keys[j]) / 2) + 1;
             if (to >= keys[j]) continue;
-            expect(t.moveKeyDown(keys[j], to)).toBe(true);
+            // by key, or (a walk found it) by slot
+            if (k % 2) expect(t.moveKeyDown(keys[j], to)).toBe(true);
+            else t.moveKeyDownAt(t.floorSlot(keys[j]), to);
             model.set(to, model.get(keys[j])!);
             model.delete(keys[j]);
           }
@@ -68,5 +70,13 @@ describe('NumberBTree', () => {
     expect([t.get(secondLeaf + 5), t.floor(secondLeaf + 9), t.lower(secondLeaf + 5), t.higher(secondLeaf + 5)]).toEqual([secondLeaf - 10, secondLeaf - 10, secondLeaf - 20, secondLeaf + 10]);
     t.set(secondLeaf + 7, 1);
     expect([...t.entries()].map(([k]) => k).slice(46, 50)).toEqual([secondLeaf - 20, secondLeaf + 5, secondLeaf + 7, secondLeaf + 10]);
+  });
+
+  it('moves a leaf\'s first key down by slot with the separators above it', () => {
+    const t = new NumberBTree<number>();
+    for (let k = 0; k < 5000; k += 10) t.set(k, k);
+    const secondLeaf = [...t.entries()].map(([k]) => k)[48];
+    t.moveKeyDownAt(t.floorSlot(secondLeaf), secondLeaf - 5);
+    expect([t.get(secondLeaf - 5), t.floor(secondLeaf - 3), t.lower(secondLeaf - 5), t.higher(secondLeaf - 6)]).toEqual([secondLeaf, secondLeaf, secondLeaf - 10, secondLeaf]);
   });
 });

@@ -248,6 +248,16 @@ export class NumberBTree<V> {
   }
 
   /**
+   * moveKeyDown for the entry in a slot known to hold it (from a walk since which nothing
+   * changed): an entry that is not its leaf's first is no subtree's minimum, so no separator
+   * names it and the key changes where it is.
+   */
+  moveKeyDownAt(slot: number, to: number): void {
+    if (slot % SLOTS !== 0) this.keys[slot] = to;
+    else this.moveKeyDown(this.keys[slot], to);
+  }
+
+  /**
    * Give the entry at key `from` the larger key `to`, in place: no key may lie in (from, to].
    * A separator to the right of the path that is not above `to` — a stale one: a delete leaves
    * a subtree's separator at its old minimum — would send searches for `to` the wrong way, so the

@@ -33,6 +33,8 @@ export class VmaTree {
    */
   private gapAt = -1;
   private gapNext: Vma | null = null;
+  /** The gap's slot in `gaps`, good while gapAt is. */
+  private gapSlot = -1;
 
   constructor() {
     this.gaps.set(TOP, null, 0);
@@ -238,6 +240,8 @@ export class VmaTree {
   /** Change a VMA's start (its key) in place; its order among the others must not change. */
   setStart(v: Vma, start: number): void {
     if (v.start === start) return;
+    // the gap below v, where the last gap search found it and nothing has changed since (an mmap)
+    const gapSlot = this.gapAt !== -1 && this.gapNext === v ? this.gapSlot : -1;
     this.gapAt = -1;
     this.onChange?.(Math.min(start, v.start), v.end);
     const below = v.prev ? v.prev.end : 0;
@@ -245,8 +249,9 @@ export class VmaTree {
       // growing down (a top-down mmap beside v): both keys move down in place
       this.index?.add(v, start, v.start);
       this.tree.moveKeyDown(v.start, start);
-      if (start > below) this.gaps.moveKeyDown(v.start, start);
-      else this.gaps.delete(v.start);
+      if (start <= below) this.gaps.delete(v.start);
+      else if (gapSlot >= 0) this.gaps.moveKeyDownAt(gapSlot, start);
+      else this.gaps.moveKeyDown(v.start, start);
       v.start = start;
       return;
     }
@@ -285,6 +290,7 @@ export class VmaTree {
       if (a >= lo) {
         this.gapAt = a;
         this.gapNext = gaps.valAt(slot);
+        this.gapSlot = slot;
         return a;
       }
     }
