@@ -154,6 +154,7 @@ export class Timeline {
       this.cpuFree[cpu] = end;
       return;
     }
+    if (this.threads === 1) return this.chargeAlone(userNs, activity);
     // the counters now go in the spare record, which then becomes the last one
     const last = this.last;
     const now = this.totals(this.spare);
@@ -231,6 +232,26 @@ export class Timeline {
         this.shootdownNs += hit;
       }
     }
+  }
+
+  /**
+   * charge() for a process of one thread, which never finds a lock held, sends no IPI and taxes no
+   * other thread: its clock advances by the call's cost, summed as charge() sums it.
+   */
+  private chargeAlone(userNs: number, activity: number): void {
+    const last = this.last;
+    const now = this.totals(this.spare);
+    this.lastActivity = activity;
+    this.spare = last;
+    this.last = now;
+    let cost = userNs + (now.work - last.work);
+    const faults = now.faults - last.faults;
+    const faultOverride = this.faultNsOverride[0];
+    if (faultOverride !== undefined && faults) cost += faults * (faultOverride - this.costs.faultNs.anon);
+    const end = Math.max(this.clock[0], this.cpuFree[0]) + cost;
+    this.busyNs += cost;
+    this.clock[0] = end;
+    this.cpuFree[0] = end;
   }
 
   /** Thread time the calls took, all threads together (waits aside): a one-at-a-time replay's time. */
