@@ -226,3 +226,30 @@ describe('shared file pages', () => {
     expect(p.read8(at + 2 * P + 123)).toBe(5);
   });
 });
+
+describe('user-mode memcpy (Process.copy)', () => {
+  it('copies bytes across pages and across its 1 MiB chunks, faulting the destination in as stores do', () => {
+    const p = new Process();
+    const n = (1 << 20) + 3 * 4096 + 123; // more than one chunk, ending mid-page
+    const src = p.mmap(0, 2 << 20, RW, 0x22);
+    const dst = p.mmap(0, 2 << 20, RW, 0x22);
+    const data = Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 12)) & 0xff);
+    p.write(src + 5, data);
+    const before = p.mm.faults.anon;
+    p.copy(dst + 9, src + 5, n);
+    expect(p.read(dst + 9, n)).toEqual(data);
+    expect([p.read8(dst + 8), p.read8(dst + 9 + n)]).toEqual([0, 0]);
+    // every destination page was written for the first time: one anonymous fault each
+    expect(p.mm.faults.anon - before).toBe(Math.ceil((9 + n) / 4096));
+  });
+
+  it('raises SIGSEGV at the first source byte that is not mapped; nothing of that chunk is stored', () => {
+    const p = new Process();
+    const src = p.mmap(0, 8192, RW, 0x22);
+    p.munmap(src + 4096, 4096);
+    const dst = p.mmap(0, 8192, RW, 0x22);
+    p.fill(src, 4096, 0x5a);
+    expect(() => p.copy(dst, src + 4000, 200)).toThrow(expect.objectContaining({ name: 'SIGSEGV', code: U.SEGV_MAPERR, addr: src + 4096 }));
+    expect(p.read8(dst)).toBe(0); // the load faulted before any store of its chunk
+  });
+});

@@ -25,6 +25,7 @@ export type Sys = Pick<
   | 'sigaction'
   | 'read'
   | 'write'
+  | 'copy'
   | 'fill'
   | 'read8'
   | 'write8'

@@ -439,6 +439,25 @@ export class Process {
     return out;
   }
 
+  /**
+   * memcpy(dst, src, n) for ranges that do not overlap (what realloc does when it moves a block):
+   * loads then stores, a chunk at a time, through one buffer kept for the purpose. Faults and
+   * signals as the loads and stores would raise them.
+   */
+  copy(dst: number, src: number, n: number): void {
+    for (let done = 0; done < n; ) {
+      const len = Math.min(n - done, COPY_CHUNK);
+      if (this.copyBuf.length < len) this.copyBuf = new Uint8Array(Math.max(len, 2 * this.copyBuf.length));
+      const buf = this.copyBuf.subarray(0, len);
+      this.loadInto(src + done, buf);
+      this.store(dst + done, buf, len, 0);
+      done += len;
+    }
+  }
+
+  /** copy()'s buffer: grown to the largest chunk copied, at most COPY_CHUNK. */
+  private copyBuf = new Uint8Array(PAGE_SIZE);
+
   /** Store bytes at addr, in address order; pages before a faulting one keep what was stored. */
   write(addr: number, data: Uint8Array | ArrayLike<number>): void {
     const src = data instanceof Uint8Array ? data : Uint8Array.from(data);

@@ -428,7 +428,7 @@ export class GlibcArena implements Allocator {
     const q = this.malloc(n);
     if (!q) return 0;
     const keep = Math.min(n, info.req);
-    if (keep > 0) this.sys.write(q, this.sys.read(ptr, keep));
+    if (keep > 0) this.sys.copy(q, ptr, keep);
     this.free(ptr);
     return q;
   }

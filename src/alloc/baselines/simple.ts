@@ -22,7 +22,7 @@ function copyRealloc(a: Allocator & { sizeOf(p: number): number }, sys: Sys, ptr
   const q = a.malloc(n);
   if (!q) return 0;
   const keep = Math.min(n, a.sizeOf(ptr));
-  if (keep > 0) sys.write(q, sys.read(ptr, keep));
+  if (keep > 0) sys.copy(q, ptr, keep);
   a.free(ptr);
   return q;
 }

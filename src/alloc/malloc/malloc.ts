@@ -501,7 +501,7 @@ export class UffdMalloc {
     const p = this.mallocSize(size);
     if (!p) return 0;
     const n = Math.min(old, size);
-    if (n > 0) this.sys.write(p, this.sys.read(ptr, n));
+    if (n > 0) this.sys.copy(p, ptr, n);
     this.free(ptr);
     return p;
   }
