@@ -63,6 +63,34 @@ describe('syscalls with arbitrary arguments', () => {
   });
 });
 
+describe('user-memory accesses with arbitrary arguments', () => {
+  it('complete or raise a SignalError (never anything else), and keep the invariants', () => {
+    const access = fc.oneof(
+      fc.tuple(fc.constant('copy'), fc.tuple(addr, addr, length)),
+      fc.tuple(fc.constant('fill'), fc.tuple(addr, length, small)),
+      fc.tuple(fc.constant('read8'), fc.tuple(addr)),
+      fc.tuple(fc.constant('write8'), fc.tuple(addr, small)),
+    );
+    fc.assert(
+      fc.property(fc.array(access, { minLength: 1, maxLength: 20 }), (calls) => {
+        const p = new Process();
+        p.mmap(BASE, 32 * P, U.PROT_READ | U.PROT_WRITE, U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_FIXED);
+        p.mprotect(BASE + 8 * P, P, U.PROT_READ);
+        const proc = p as unknown as Record<string, (...a: unknown[]) => unknown>;
+        for (const [name, args] of calls) {
+          try {
+            proc[name](...args);
+          } catch (e) {
+            if (!(e instanceof U.SignalError)) throw new Error(`${name}(${args.join(', ')}) threw ${String(e)}`);
+          }
+          p.mm.checkInvariants();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('modPow2', () => {
   it('is x % m for every number and power of two (addresses, negatives, fractions, 2^64, NaN, ±Infinity, -0)', () => {
     const x = fc.oneof(fc.double(), fc.integer({ min: 0, max: 2 ** 47 }).map((p) => p * 4096 + (p % 4096)), fc.constantFrom(2 ** 64, 2 ** 64 - 2048, -0, 0, 4096, -4096, NaN, Infinity, -Infinity));
