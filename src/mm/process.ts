@@ -447,7 +447,7 @@ export class Process {
   copy(dst: number, src: number, n: number): void {
     for (let done = 0; done < n; ) {
       const len = Math.min(n - done, COPY_CHUNK);
-      if (this.copyBuf.length < len) this.copyBuf = new Uint8Array(Math.max(len, 2 * this.copyBuf.length));
+      if (this.copyBuf.length < len) this.copyBuf = new Uint8Array(Math.min(COPY_CHUNK, Math.max(len, 2 * this.copyBuf.length)));
       const buf = this.copyBuf.subarray(0, len);
       this.loadInto(src + done, buf);
       this.store(dst + done, buf, len, 0);
