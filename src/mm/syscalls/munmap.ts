@@ -28,26 +28,22 @@ export function doMunmap(mm: Mm, start: number, end: number): boolean {
     throw new Errno('ENOMEM', 'max_map_count');
   }
   mm.userfault?.unmap?.(start, end);
-  if (first.start < start && first.end > end) {
-    punchHole(mm, first, start, end);
+  if (first.end > end || !first.next || first.next.start >= end) {
+    // the range meets one VMA: a hole in it, one of its ends, or all of it. What __split_vma at
+    // the cuts and the removal of the part cut off leave, made directly (no VMA made only to go)
+    const cutLow = first.start < start;
+    const cutHigh = first.end > end;
+    const lo = cutLow ? start : first.start;
+    const hi = cutHigh ? end : first.end;
+    // free_pgtables keeps the tables a neighbour still uses: what is left of this VMA, or the next one
+    const floor = cutLow ? start : first.prev ? first.prev.end : 0;
+    const ceiling = cutHigh ? end : first.next ? first.next.start : 0;
+    if (cutLow && cutHigh) punchHole(mm, first, start, end);
+    else if (cutLow) trimVma(mm, first, first.start, start);
+    else if (cutHigh) trimVma(mm, first, end, first.end);
+    else removeVma(mm, first);
     unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
-    freePgtables(mm, start, end, start, end);
-    return true;
-  }
-  // one end of one VMA: it shrinks (what a split and the removal of the part cut off leave)
-  if (first.start >= start && first.end > end) {
-    const floor = first.prev ? first.prev.end : 0;
-    const lo = first.start;
-    trimVma(mm, first, end, first.end);
-    unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
-    freePgtables(mm, lo, end, floor, end);
-    return true;
-  }
-  if (first.start < start && first.end <= end && (!first.next || first.next.start >= end)) {
-    const hi = first.end;
-    trimVma(mm, first, first.start, start);
-    unmapPageRange(mm, start, end, ZAP_DROP_GUARDS);
-    freePgtables(mm, start, hi, start, first.next ? first.next.start : 0);
+    freePgtables(mm, lo, hi, floor, ceiling);
     return true;
   }
   let v: typeof first | null = first;
