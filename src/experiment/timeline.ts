@@ -154,25 +154,17 @@ export class Timeline {
       this.cpuFree[cpu] = end;
       return;
     }
-    if (this.threads === 1) return this.chargeAlone(userNs, activity);
-    // the counters now go in the spare record, which then becomes the last one
-    const last = this.last;
-    const now = this.totals(this.spare);
-    this.lastActivity = activity;
-    const d = this.delta;
-    d.work = now.work - last.work;
-    d.write = now.write - last.write;
-    d.read = now.read - last.read;
-    d.flushes = now.flushes - last.flushes;
-    d.ipis = now.ipis - last.ipis;
-    d.faults = now.faults - last.faults;
-    d.madvise = now.madvise - last.madvise;
-    this.spare = last;
-    this.last = now;
+    const d = this.advance(activity);
+    let cost = this.ownCost(tid, userNs, d);
+    if (this.threads === 1) {
+      // one thread never finds a lock held, sends no IPI and taxes no other thread
+      const end = Math.max(this.clock[0], this.cpuFree[0]) + cost;
+      this.busyNs += cost;
+      this.clock[0] = end;
+      this.cpuFree[0] = end;
+      return;
+    }
     const c = this.costs.thread;
-    let cost = userNs + d.work;
-    const faultOverride = this.faultNsOverride[tid];
-    if (faultOverride !== undefined && d.faults) cost += d.faults * (faultOverride - this.costs.faultNs.anon);
     const remoteFlushes = d.ipis > 0 ? d.flushes : 0;
     cost += remoteFlushes * c.ipiSendWaitNs;
     this.shootdownNs += remoteFlushes * c.ipiSendWaitNs;
@@ -234,24 +226,31 @@ export class Timeline {
     }
   }
 
-  /**
-   * charge() for a process of one thread, which never finds a lock held, sends no IPI and taxes no
-   * other thread: its clock advances by the call's cost, summed as charge() sums it.
-   */
-  private chargeAlone(userNs: number, activity: number): void {
+  /** The counters' changes since the last charge (into `delta`); the counters now become the last ones. */
+  private advance(activity: number): Totals {
+    // the counters now go in the spare record, which then becomes the last one
     const last = this.last;
     const now = this.totals(this.spare);
     this.lastActivity = activity;
+    const d = this.delta;
+    d.work = now.work - last.work;
+    d.write = now.write - last.write;
+    d.read = now.read - last.read;
+    d.flushes = now.flushes - last.flushes;
+    d.ipis = now.ipis - last.ipis;
+    d.faults = now.faults - last.faults;
+    d.madvise = now.madvise - last.madvise;
     this.spare = last;
     this.last = now;
-    let cost = userNs + (now.work - last.work);
-    const faults = now.faults - last.faults;
-    const faultOverride = this.faultNsOverride[0];
-    if (faultOverride !== undefined && faults) cost += faults * (faultOverride - this.costs.faultNs.anon);
-    const end = Math.max(this.clock[0], this.cpuFree[0]) + cost;
-    this.busyNs += cost;
-    this.clock[0] = end;
-    this.cpuFree[0] = end;
+    return d;
+  }
+
+  /** A call's cost to the thread that made it, before locks and IPIs: its own time and the kernel's work. */
+  private ownCost(tid: number, userNs: number, d: Totals): number {
+    let cost = userNs + d.work;
+    const faultOverride = this.faultNsOverride[tid];
+    if (faultOverride !== undefined && d.faults) cost += d.faults * (faultOverride - this.costs.faultNs.anon);
+    return cost;
   }
 
   /** Thread time the calls took, all threads together (waits aside): a one-at-a-time replay's time. */
