@@ -4,8 +4,9 @@
 // each key (`aux`: a VMA's end, a gap's start), so a range check needs no value at all, as the
 // maple tree's pivots do. A leaf's values live in a side array, its slots holding their index
 // (in `kids`, which only inner nodes need otherwise): shifting a leaf moves numbers only, with
-// none of the write barriers that moving object references costs. Deletion never rebalances: a node may run underfull, which costs no
-// more than the height the tree reached while it was fullest.
+// none of the write barriers that moving object references costs, and leaves and inner nodes
+// shift alike. Deletion never rebalances: a node may run underfull, which costs no more than the
+// height the tree reached while it was fullest.
 
 const FANOUT = 48;
 const SLOTS = FANOUT + 1;
@@ -291,23 +292,16 @@ export class NumberBTree<V> {
     const base = node * SLOTS;
     const end = base + this.count[node];
     const { keys, aux: auxes, kids } = this;
-    // shifts of a few dozen entries: plain loops beat copyWithin's call
-    if (this.isLeaf[node]) {
-      for (let j = end; j > base + at; j--) {
-        keys[j] = keys[j - 1];
-        auxes[j] = auxes[j - 1];
-        kids[j] = kids[j - 1];
-      }
-      auxes[base + at] = aux;
-      kids[base + at] = this.newVal(v);
-    } else {
-      for (let j = end; j > base + at; j--) {
-        keys[j] = keys[j - 1];
-        kids[j] = kids[j - 1];
-      }
-      kids[base + at] = kid;
+    // shifts of a few dozen entries: plain loops beat copyWithin's call (an inner node's aux is
+    // unused, and shifted with the rest)
+    for (let j = end; j > base + at; j--) {
+      keys[j] = keys[j - 1];
+      auxes[j] = auxes[j - 1];
+      kids[j] = kids[j - 1];
     }
     keys[base + at] = k;
+    auxes[base + at] = aux;
+    kids[base + at] = this.isLeaf[node] ? this.newVal(v) : kid;
     this.count[node]++;
   }
 
@@ -319,9 +313,9 @@ export class NumberBTree<V> {
     const from = node * SLOTS + half;
     const to = right * SLOTS;
     this.keys.copyWithin(to, from, node * SLOTS + n);
+    this.aux.copyWithin(to, from, node * SLOTS + n);
     this.kids.copyWithin(to, from, node * SLOTS + n);
     if (leaf) {
-      this.aux.copyWithin(to, from, node * SLOTS + n);
       const next = this.nextLeaf[node];
       this.nextLeaf[right] = next;
       this.prevLeaf[right] = node;
@@ -383,16 +377,11 @@ export class NumberBTree<V> {
       const id = kids[base + at];
       this.vals[id] = undefined;
       this.freeVals.push(id);
-      for (let j = base + at; j < end - 1; j++) {
-        keys[j] = keys[j + 1];
-        aux[j] = aux[j + 1];
-        kids[j] = kids[j + 1];
-      }
-    } else {
-      for (let j = base + at; j < end - 1; j++) {
-        keys[j] = keys[j + 1];
-        kids[j] = kids[j + 1];
-      }
+    }
+    for (let j = base + at; j < end - 1; j++) {
+      keys[j] = keys[j + 1];
+      aux[j] = aux[j + 1];
+      kids[j] = kids[j + 1];
     }
     this.count[node]--;
   }
