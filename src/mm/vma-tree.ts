@@ -278,21 +278,27 @@ export class VmaTree {
    * inside [low, high). Walks gaps, not VMAs. Returns -1 when there is none.
    */
   findGapTopDown(len: number, low: number, high: number, align: number): number {
+    const slot = this.gapSlotFor(len, low, high, align);
+    if (slot < 0) return -1;
+    this.gapAt = this.topFit(slot, len, high, align);
+    this.gapNext = this.gaps.valAt(slot);
+    this.gapSlot = slot;
+    return this.gapAt;
+  }
+
+  /** The highest address, aligned, where len bytes fit below the end of a gap (and below high). */
+  private topFit(slot: number, len: number, high: number, align: number): number {
+    return Math.floor((Math.min(this.gaps.keyAt(slot), high) - len) / align) * align;
+  }
+
+  /** The slot in `gaps` of the highest gap with room for findGapTopDown's range, or -1. */
+  private gapSlotFor(len: number, low: number, high: number, align: number): number {
     const gaps = this.gaps;
     for (let slot = gaps.lastSlot(); slot >= 0; slot = gaps.prevSlot(slot)) {
       const end = gaps.keyAt(slot);
-      const start = gaps.auxAt(slot);
       if (end <= low) break;
-      const hi = Math.min(end, high);
-      const lo = Math.max(start, low);
-      if (hi - lo < len) continue;
-      const a = Math.floor((hi - len) / align) * align;
-      if (a >= lo) {
-        this.gapAt = a;
-        this.gapNext = gaps.valAt(slot);
-        this.gapSlot = slot;
-        return a;
-      }
+      const lo = Math.max(gaps.auxAt(slot), low);
+      if (Math.min(end, high) - lo >= len && this.topFit(slot, len, high, align) >= lo) return slot;
     }
     return -1;
   }
@@ -335,11 +341,11 @@ export class VmaTree {
     }
     const mid = this.head ? this.head.end + 7 * 4096 : 2 ** 40;
     for (const [len, low, high, align] of [[4096, 65536, TOP, 4096], [3 * 4096, 65536, mid, 4096], [2 ** 21, 65536, TOP, 2 ** 21], [64 * 4096, 0, mid, 4096]]) {
-      const [gapAt, gapNext] = [this.gapAt, this.gapNext];
-      const want = this.gapByWalk(len, low, high, align);
-      const have = this.findGapTopDown(len, low, high, align);
-      [this.gapAt, this.gapNext] = [gapAt, gapNext];
-      if (have !== want) throw new Error(`gap search for ${len} in [${low}, ${high}) found ${have}, the VMAs leave ${want}`);
+      // (the search itself, not findGapTopDown: check() leaves what the last search found alone)
+      const slot = this.gapSlotFor(len, low, high, align);
+      const found = slot < 0 ? -1 : this.topFit(slot, len, high, align);
+      const walked = this.gapByWalk(len, low, high, align);
+      if (found !== walked) throw new Error(`gap search for ${len} in [${low}, ${high}) found ${found}, the VMAs leave ${walked}`);
     }
   }
 
