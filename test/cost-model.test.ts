@@ -45,8 +45,23 @@ describe('kernel work counts', () => {
     expect(p.mm.pt.pmd(BLOCK)).toBeUndefined();
   });
 
+  it('an mremap not 2 MiB away moves each present PTE one by one (move_ptes), and counts them; a whole table moved counts none', () => {
+    const p = new Process();
+    p.mmap(BLOCK, 8 * PAGE_SIZE, RW, ANON | MAP_FIXED);
+    p.fill(BLOCK, 3 * PAGE_SIZE, 5); // 3 of the 8 pages present
+    p.mremap(BLOCK, 8 * PAGE_SIZE, 8 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, BLOCK + PMD_SIZE / 2);
+    expect([p.mm.ptesMoved, kernelWork(p.mm).ptesMoved, p.mm.tlb.flushes]).toEqual([3, 3, 1]);
+    expect(Array.from(p.read(BLOCK + PMD_SIZE / 2 + 3 * PAGE_SIZE - 1, 2))).toEqual([5, 0]);
+    const q = new Process();
+    q.mmap(BLOCK, PMD_SIZE, RW, ANON | MAP_FIXED);
+    q.madvise(BLOCK, PMD_SIZE, MADV_NOHUGEPAGE);
+    q.fill(BLOCK, PMD_SIZE, 9);
+    q.mremap(BLOCK, PMD_SIZE, PMD_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, BLOCK + 8 * PMD_SIZE);
+    expect(q.mm.ptesMoved).toBe(0);
+  });
+
   it('the default costs price a populated page\'s DONTNEED as calibration.md measured it, within the flush estimate', () => {
-    const w = { syscalls: { madvise: 1 }, faults: {}, pagesZapped: 1, tlbFlushes: 1, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0 };
+    const w = { syscalls: { madvise: 1 }, faults: {}, pagesZapped: 1, tlbFlushes: 1, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0, ptesMoved: 0 };
     // 1758 measured: the unbatched zap of one page costs more than the batched 236 the model uses
     expect(kernelWorkNs(w)).toBe(476 + 236 + 803);
     // UFFDIO_MOVE of one page, 1203 measured: the call and the page's flush
@@ -114,7 +129,7 @@ describe('deriveCosts', () => {
     const c = structuredClone(DEFAULT_COSTS);
     deriveCosts(c, figures);
     const price = (w: Partial<Parameters<typeof kernelWorkNs>[0]>) =>
-      Math.round(kernelWorkNs({ syscalls: {}, faults: {}, pagesZapped: 0, tlbFlushes: 0, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0, ...w }, c));
+      Math.round(kernelWorkNs({ syscalls: {}, faults: {}, pagesZapped: 0, tlbFlushes: 0, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0, ptesMoved: 0, ...w }, c));
     // the flush is the one-page move's; a populated page's DONTNEED also frees a page unbatched
     expect(c.work.tlbFlushNs).toBe(5422 - 400);
     const dontneed = price({ syscalls: { madvise: 1 }, pagesZapped: 1, tlbFlushes: 1 });
@@ -133,6 +148,29 @@ describe('deriveCosts', () => {
     const move = (pages: number) => c.syscallNs.UFFDIO_MOVE + pages * c.syscallNs['UFFDIO_MOVE:pages'] + c.work.tlbFlushNs;
     expect(move(1)).toBeCloseTo(5422, 6);
     expect(move(512)).toBeCloseTo(51 * 512, 6);
+  });
+
+  it('takes the per-PTE cost and the call apart from mremaps of one and of 32 pages, so the simulated moves add back up', () => {
+    // recorder --bench on the zero-page-less 6.18 (a PVM guest: each PTE moved costs a flush)
+    const mremaps = { 'mremap-4k': 9242, 'mremap-32x4k': 114846 };
+    const c = structuredClone(DEFAULT_COSTS);
+    deriveCosts(c, { ...figures, ...mremaps });
+    expect(c.work.pteMoveNs).toBeCloseTo((114846 - 9242) / 31, 6);
+    // the bench's move, simulated: 32 populated pages into a fresh reservation, one page in
+    for (const [pages, figure] of [[1, 9242], [32, 114846]]) {
+      const p = new Process();
+      p.mmap(BLOCK, pages * PAGE_SIZE, RW, ANON | MAP_FIXED);
+      p.fill(BLOCK, pages * PAGE_SIZE, 0xa5);
+      const to = BLOCK + PMD_SIZE / 2;
+      p.mmap(to - PAGE_SIZE, (pages + 2) * PAGE_SIZE, 0, ANON | MAP_FIXED);
+      const before = kernelWorkNs(kernelWork(p.mm), c);
+      p.mremap(BLOCK, pages * PAGE_SIZE, pages * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+      expect(kernelWorkNs(kernelWork(p.mm), c) - before).toBeCloseTo(figure, 6);
+    }
+    // without the figures the default (a machine whose mremap figure moved a whole table) stays
+    const d = structuredClone(DEFAULT_COSTS);
+    deriveCosts(d, figures);
+    expect([d.work.pteMoveNs, d.syscallNs.mremap]).toEqual([0, DEFAULT_COSTS.syscallNs.mremap]);
   });
 
   it('leaves what a missing figure would give as it was', () => {

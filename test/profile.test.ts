@@ -114,7 +114,7 @@ describe('profile files', () => {
     expect(p.format).toBe(PROFILE_FORMAT);
     expect([p.costs.syscallNs.madvise, p.costs.syscallNs.mmap, p.costs.work.zapPageNs, p.costs.work.tlbFlushNs, p.costs.thread.lockBounceNs]).toEqual([1100, 2000, 130, 4870, 300]);
     // a populated page's DONTNEED costs what format 1 said it did
-    const w = { syscalls: { madvise: 1 }, faults: {}, pagesZapped: 1, tlbFlushes: 1, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0 };
+    const w = { syscalls: { madvise: 1 }, faults: {}, pagesZapped: 1, tlbFlushes: 1, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0, ptesMoved: 0 };
     expect(kernelWorkNs(w, p.costs)).toBe(6100);
   });
 

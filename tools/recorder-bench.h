@@ -119,6 +119,33 @@ static double dontneed_pages(int populated) {
 static double b_dontneed_4k(void) { return dontneed_pages(1); }
 static double b_dontneed_empty(void) { return dontneed_pages(0); }
 
+/**
+ * mremap of `pages` populated pages into a fresh PROT_NONE reservation (MREMAP_MAYMOVE |
+ * MREMAP_FIXED, one page in), 256 times, the pages written again between moves, as an allocator
+ * that reallocates by mremap into guard-paged regions does: every PTE moves one by one (the
+ * destination is never 2 MiB away). Only the mremap is timed.
+ */
+static double mremap_pages(size_t pages) {
+  size_t len = pages * 4096;
+  char *p = map_anon(len, 0);
+  memset(p, 0xa5, len);
+  int reps = 256;
+  double t = 0;
+  for (int i = 0; i < reps; i++) {
+    char *n = mmap(NULL, len + 2 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    double t0 = now_ns();
+    p = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, n + 4096);
+    t += now_ns() - t0;
+    munmap(n, 4096);
+    munmap(n + 4096 + len, 4096);
+    memset(p, 0xa5, len);
+  }
+  munmap(p, len);
+  return t / reps;
+}
+static double b_mremap_4k(void) { return mremap_pages(1); }
+static double b_mremap_32x4k(void) { return mremap_pages(32); }
+
 /** mprotect of one page back and forth in a 2-page mapping (a split and a merge each time). */
 static double b_mprotect(void) {
   int reps = 4096;
@@ -249,7 +276,7 @@ static const struct { const char *name; double (*fn)(void); } BENCHES[] = {
     {"dontneed-4k", b_dontneed_4k}, {"mprotect-4k", b_mprotect}, {"dontneed-empty-4k", b_dontneed_empty},
     {"pte-alloc-fault-4k", b_pte_alloc_fault}, {"munmap-pte-free-4k", b_munmap_pte_free},
     {"munmap-populated-4k", b_munmap_populated}, {"uffd-copy-touch-4k", b_uffd_copy_touch},
-    {"uffd-move-512x4k", b_uffd_move_batch}};
+    {"uffd-move-512x4k", b_uffd_move_batch}, {"mremap-4k", b_mremap_4k}, {"mremap-32x4k", b_mremap_32x4k}};
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

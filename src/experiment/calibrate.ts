@@ -200,6 +200,8 @@ const BENCHES = [
   'uffd-move-4k',
   'uffd-move-512x4k',
   'sigbus-roundtrip',
+  'mremap-4k',
+  'mremap-32x4k',
 ];
 
 /**
@@ -241,6 +243,12 @@ export function deriveCosts(c: Profile['costs'], m: Record<string, number>): voi
   perPage('UFFDIO_COPY', 'uffd-copy-4k');
   if (has('uffd-move-4k', 'uffd-move-512x4k')) sys['UFFDIO_MOVE:pages'] = movePage;
   else perPage('UFFDIO_MOVE', 'uffd-move-4k', c.work.tlbFlushNs); // a one-page move ends with its flush
+  // mremap of 32 pages and of one into a fresh reservation: the same call and flush, 31 more PTEs
+  // moved one by one (a shadow-paging guest pays a trap or a flush for each)
+  if (has('mremap-4k', 'mremap-32x4k')) {
+    c.work.pteMoveNs = Math.max(0, (m['mremap-32x4k'] - m['mremap-4k']) / 31);
+    sys.mremap = Math.max(0, m['mremap-4k'] - c.work.pteMoveNs - c.work.tlbFlushNs);
+  }
   if (has('sigbus-roundtrip')) c.faultNs.userfault = c.faultNs.sigsegv = c.faultNs.sigbus = m['sigbus-roundtrip'];
 }
 

@@ -106,6 +106,7 @@ export function runReal(workload: string | EventList, name: string, opts: { thre
       pteTablesAllocated: 0,
       pteTablesFreed: 0,
       firstTouches: 0,
+      ptesMoved: 0,
       liveBytesPeak: 0,
       wallMs: Math.round(out.wallMs),
       failures: 0,

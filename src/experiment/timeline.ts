@@ -102,7 +102,7 @@ export class Timeline {
   }
 
   /** The per-unit counters of the last pricing (reused). */
-  private readonly units: UnitWork = { pagesZapped: 0, tlbFlushes: 0, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0 };
+  private readonly units: UnitWork = { pagesZapped: 0, tlbFlushes: 0, pteTablesAllocated: 0, pteTablesFreed: 0, firstTouches: 0, ptesMoved: 0 };
 
   /** The price of the calls counted so far: summed once at the start, then from sys_enter. */
   private callsNs = 0;

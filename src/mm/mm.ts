@@ -59,6 +59,8 @@ export class Mm {
   pagesZapped = 0;
   /** First accesses without a fault to PTEs the kernel installed outside one (PTEF_UNTOUCHED). */
   firstTouches = 0;
+  /** PTEs mremap moved one by one (move_ptes); a PTE table moved whole (move_normal_pmd) is not counted. */
+  ptesMoved = 0;
 
   /** Tracepoints: VMA writes, page faults, TLB flushes, for whoever subscribes. */
   readonly trace = new Tracepoints();

@@ -55,6 +55,7 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
     moves.push(addr, v, e.pteFlags![i]);
   });
   mm.tlb.gather(moves.length / 3);
+  mm.ptesMoved += moves.length / 3;
   for (let k = 0; k < moves.length; k += 3) mm.pt.clearPte(moves[k]);
   for (let k = 0; k < moves.length; k += 3) mm.pt.setPte(moves[k] + delta, moves[k + 1], moves[k + 2] | PTEF_UNTOUCHED);
   // a whole block whose entries moved one by one leaves no emptied table behind either
