@@ -8,6 +8,7 @@ import { DEFAULT_PROFILE } from '../src/experiment/profile.js';
 import { MMAP_BASE, START_BRK } from '../src/mm/mm.js';
 import { checkScenario } from '../src/script/check.js';
 import { WORKLOADS } from '../src/workloads/synthetic.js';
+import { EventList, OP_MALLOC, OP_REALLOC } from '../src/workloads/events.js';
 
 const churn = WORKLOADS.churn.make({ seed: 2, events: 4000 });
 
@@ -21,6 +22,17 @@ describe('the kernel log', () => {
     }
     expect(arenaOffset(START_BRK) % (2 << 20)).toBe(START_BRK % (2 << 20));
     expect(arenaOffset(MMAP_BASE - (2 << 20)) % (2 << 20)).toBe((MMAP_BASE - (2 << 20)) % (2 << 20));
+  });
+
+  it('logs a realloc\'s copy (Process.copy): the source pages read, the destination stored', () => {
+    const w = new EventList('copy', 8);
+    w.push(OP_MALLOC, 0, 100);
+    w.push(OP_MALLOC, 1, 100);
+    w.push(OP_REALLOC, 0, 2, 300_000); // past the top chunk: glibc moves it
+    const { log } = logRun(w, { allocator: 'glibc' });
+    const at = log.lines.findIndex((l, k) => l.startsWith('read ') && log.lines[k + 1]?.startsWith('fill ') && log.lines[k + 1].split(' ')[2] === '0x64');
+    expect(at).toBeGreaterThan(0);
+    expect(checkScenario(log.lines.join('\n'))).toEqual([]);
   });
 
   it('refuses an allocator that needs the proposed huge-zero-page extension', () => {

@@ -250,7 +250,7 @@ static void trace_open(void) {
     if (trace_fd[w] >= 0 && ioctl(trace_fd[w], PERF_EVENT_IOC_SET_FILTER, filter)) { close(trace_fd[w]); trace_fd[w] = -1; }
   }
 }
-/** RECORDER_TIMING: no counters around operations, so `elapsed` times the kernel work alone. */
+/** RECORDER_TIMING: no counters around operations, so `elapsed` times the kernel work alone; each timed line ends with its own time (@ns). */
 static int timing_only;
 static void trace_enable(int on) {
   if (timing_only) return;
@@ -336,7 +336,11 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &a);
     run_op(tok, nt);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    if (timed) op_ns += (b.tv_sec - a.tv_sec) * 1000000000ULL + (b.tv_nsec - a.tv_nsec);
+    uint64_t ns = (b.tv_sec - a.tv_sec) * 1000000000ULL + (b.tv_nsec - a.tv_nsec);
+    if (timed) op_ns += ns;
+    // timing runs also give each operation's own time, after an @ (verify tells a store's
+    // user time from the kernel's work in it)
+    if (timed && timing_only) printf(" @%llu", (unsigned long long)ns);
     putchar('\n');
   }
   return 0;

@@ -20,9 +20,11 @@ import { ScenarioRunner } from '../script/run.js';
 import { parseScenarioLine } from '../script/parse.js';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, OP_THREAD, type EventList } from '../workloads/events.js';
 import { ALLOCATORS } from './allocators.js';
+import { totalFaults } from '../mm/fault-kinds.js';
 import { kernelWork, kernelWorkNs } from './cost-model.js';
 import { DEFAULT_PROFILE, type Profile } from './profile.js';
 import { recorderBinary } from './recorder.js';
+import { LiveKernelTime } from './verify-timing.js';
 import { calibrateQuick } from './calibrate.js';
 import { TOUCH } from './run.js';
 
@@ -49,16 +51,35 @@ function prot(p: number): string {
   return s || 'none';
 }
 
+/** The calls whose log lines are stores; the user-mode copies (read, write, copy) are stores too. */
+const STORES = new Set(['fill', 'write8', 'read8']);
+
 /** The log: scenario lines, and for each line the event it belongs to. */
 class KernelLog {
   readonly lines: string[] = [];
   readonly eventOf: number[] = [];
   event = -1;
-  bytesWritten = 0;
   private brkTop = 0;
   /** Where the last OVERHEAD_PROBES stores began, oldest first from storesSeen (a ring). */
   private readonly recentStores = new Float64Array(OVERHEAD_PROBES);
   private storesSeen = 0;
+
+  /** Per line: 1 where a store (fill, write, read) made the simulator do kernel work (a fault, a first touch). */
+  private work = new Uint8Array(1 << 16);
+
+  /** Whether line k is a store in which the simulator did kernel work. */
+  didWork(k: number): boolean {
+    return k < this.work.length && this.work[k] === 1;
+  }
+
+  private markWork(from: number, to: number): void {
+    if (to > this.work.length) {
+      const grown = new Uint8Array(Math.max(to, 2 * this.work.length));
+      grown.set(this.work);
+      this.work = grown;
+    }
+    this.work.fill(1, from, to);
+  }
 
   private noteStore(addr: number): void {
     this.recentStores[this.storesSeen++ % OVERHEAD_PROBES] = addr;
@@ -160,7 +181,6 @@ class KernelLog {
       fill: (f, [a, len, byte]) => {
         if (len > 0) log.add(`fill ${off(a)} ${hex(len)} ${byte & 0xff}`);
         if (len > 0) log.noteStore(a);
-        log.bytesWritten += len;
         return f(...([a, len, byte] as never[]));
       },
       write8: (f, [a, byte]) => (log.add(`write ${off(a)} ${byte & 0xff}`), f(...([a, byte] as never[]))),
@@ -177,9 +197,29 @@ class KernelLog {
         const d = data as Uint8Array | number[];
         if (d.length) log.add(`fill ${off(a as number)} ${hex(d.length)} ${d[0]}`);
         if (d.length) log.noteStore(a as number);
-        log.bytesWritten += d.length;
         return f(...([a, data] as never[]));
       },
+      // memcpy: the source's pages read, then the destination stored (with the source's first byte)
+      copy: (f, [dst, src, len]) => {
+        const [to, from, n] = [dst as number, src as number, len as number];
+        if (n <= 0) return f(...([dst, src, len] as never[]));
+        const byte = proc.read8(from);
+        for (let p = Math.floor(from / PAGE_SIZE) * PAGE_SIZE; p < from + n; p += PAGE_SIZE) log.add(`read ${off(Math.max(p, from))}`);
+        log.add(`fill ${off(to)} ${hex(n)} ${byte}`);
+        log.noteStore(to);
+        return f(...([dst, src, len] as never[]));
+      },
+    };
+    // the stores in which the simulator did kernel work (verify-timing.ts counts the rest as user time)
+    const work = () => totalFaults(proc.mm.faults) + proc.mm.firstTouches;
+    const stores = (call: () => unknown) => {
+      const from = log.lines.length;
+      const before = work();
+      try {
+        return call();
+      } finally {
+        if (work() !== before) log.markWork(from, log.lines.length);
+      }
     };
     return new Proxy(proc, {
       get(target, name, receiver) {
@@ -188,8 +228,8 @@ class KernelLog {
         const h = handlers[name];
         const c = copies[name];
         const bound = v.bind(target) as (...a: never[]) => unknown;
-        if (h) return (...args: number[]) => h(bound, args);
-        if (c) return (...args: unknown[]) => c(bound, args);
+        if (h) return STORES.has(name) ? (...args: number[]) => stores(() => h(bound, args)) : (...args: number[]) => h(bound, args);
+        if (c) return (...args: unknown[]) => stores(() => c(bound, args));
         return bound;
       },
     });
@@ -238,8 +278,6 @@ export interface VerifyResult {
 }
 
 const OVERHEAD_PROBES = 2000;
-/** Operations the recorder does not time. */
-const UNTIMED = new Set(['maps', 'count', 'rss', 'events', 'locks', 'elapsed', 'faults']);
 
 /**
  * Whether a 16-byte store in addr's page changes nothing a verify run compares: the page is
@@ -278,17 +316,14 @@ export function logRun(w: EventList, opts: VerifyOptions): LoggedRun {
   const ptr = new Float64Array(w.maxId + 1);
   const size = new Float64Array(w.maxId + 1);
   const every = opts.every ?? 100_000;
-  // the recorder's own cost per operation (parsing, the clock, the signal setup), measured on
-  // small fills of a resident page (the operation most of a log is) in a corner of the arena no
-  // allocator uses, at the start and at every checkpoint: verify takes the median out of the
-  // live time
+  // the recorder's own cost per operation (the clock, the dispatch), measured on small fills of
+  // resident pages at the start and at every checkpoint: verify-timing takes the median out of
+  // each kernel operation's time (the stores themselves are measured where they happen)
   const probeAt = hex(BRK_SPAN - 2 * 2 ** 20);
   const probeEnds: number[] = [];
   const probe = () => {
     // the probe repeats the run's own last stores, in their order, where a store changes nothing
-    // the run compares: it pays the TLB and cache misses of the run's own pattern of stores (one
-    // hot page paid none and left up to 2x of the recorder's cost in the kernel's time; pages
-    // spread evenly over the heap paid 3-5x too much here). Before any store, the probe page.
+    // the run compares (before any store, a page in a corner of the arena no allocator uses)
     const stores = log.lastStores().filter((a) => inertStore(proc, a));
     for (let k = 0; k < OVERHEAD_PROBES; k++) {
       const a = stores.length ? stores[k % stores.length] : -1;
@@ -376,12 +411,6 @@ class LineReader {
   }
 }
 
-function median(xs: number[]): number {
-  if (!xs.length) return 0;
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
-
 /** The default profile's costs with this machine's kernel, probed through the recorder. */
 function probedKernel(bin: string): Profile {
   const { name, kernel } = calibrateQuick({ recorder: bin }).profile;
@@ -418,23 +447,17 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
     }
   };
   // one run compares (with the lock and fault counters on), others time (with them off: their
-  // tracepoints would add to every fault); of the timed runs only the `elapsed` lines are kept,
-  // each at its fastest
+  // tracepoints would add to every fault); each timed run's operation times go to LiveKernelTime,
+  // which keeps each stretch at its fastest
   const realFile = join(dir, 'real');
-  const elapsedNs = new Map<number, number>();
+  const live = new LiveKernelTime(log, new Set(probeEnds), OVERHEAD_PROBES, profile.costs.memsetNsPerByte);
   let realOut: LineReader;
   try {
     record(false, realFile);
     const timedFile = join(dir, 'timed');
     for (let run = 0; run < (opts.timingRuns ?? 3); run++) {
       record(true, timedFile);
-      for (const line of new LineReader(timedFile)) {
-        const m = /^(\d+) elapsed -> ok (\d+)$/.exec(line);
-        if (!m) continue;
-        const op = Number(m[1]) - 1;
-        const ns = Number(m[2]);
-        if (!(elapsedNs.get(op)! <= ns)) elapsedNs.set(op, ns);
-      }
+      live.addRun(new LineReader(timedFile));
     }
     realOut = new LineReader(realFile);
   } catch (e) {
@@ -443,11 +466,6 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
   }
   const runner = new ScenarioRunner({ settings: profile.kernel.settings, arenaSize: VERIFY_ARENA_GB * GiB });
   let first: Divergence | null = null;
-  let elapsedSeen = 0;
-  let timedOps = 0;
-  const probeEnd = new Set(probeEnds);
-  const probesNs: number[] = [];
-  const stretches: { ns: number; ops: number }[] = [];
   let faultLines = 0;
   // outputs: line 0 is the header, then one line per operation (maps adds indented lines)
   const lines = realOut[Symbol.iterator]();
@@ -456,15 +474,7 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
     const op = parseScenarioLine(log.lines[k], k + 1)!;
     const sim = runner.step(op).split('\n');
     const real = sim.map(() => lines.next().value ?? '');
-    if (op.op === 'elapsed') {
-      const ns = elapsedNs.get(k) ?? 0;
-      // the first stretch maps the probe page: neither work nor probe
-      if (probeEnd.has(k)) probesNs.push(ns / OVERHEAD_PROBES);
-      else if (++elapsedSeen > 1) stretches.push({ ns, ops: timedOps });
-      timedOps = 0;
-      continue;
-    }
-    if (!UNTIMED.has(op.op)) timedOps++;
+    if (op.op === 'elapsed') continue;
     // the first count holds the recorder's own first faults (its code paths): not compared
     if (op.op === 'faults' && ++faultLines === 1) continue;
     for (let j = 0; j < sim.length; j++) {
@@ -476,11 +486,7 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
   }
   lines.return?.();
   rmSync(dir, { recursive: true, force: true });
-  // the recorder's own per-operation cost is taken out; a noisy machine can make a stretch come
-  // out below it, which counts as no kernel time rather than negative time
-  const perOpNs = median(probesNs);
-  let kernelNs = 0;
-  for (const t of stretches) kernelNs += Math.max(0, t.ns - t.ops * perOpNs);
+  const kernelNs = live.kernelNs();
   const s = proc.mm;
   const costs = profile.costs;
   return {
@@ -491,8 +497,8 @@ export function verify(w: EventList, opts: VerifyOptions): VerifyResult {
     firstDivergence: first,
     checkpoints,
     kernelNs: Math.round(kernelNs),
-    // the cost model's price of the kernel's work, and the memset of the written bytes
-    simulatedKernelNs: Math.round(kernelWorkNs(kernelWork(s), costs) + log.bytesWritten * costs.memsetNsPerByte),
+    // the cost model's price of the kernel's work (the live side leaves the stores' own time out)
+    simulatedKernelNs: Math.round(kernelWorkNs(kernelWork(s), costs)),
     lines: log.lines.length,
     profile: profile.name,
     costsMachine: costs.machine,
