@@ -53,7 +53,9 @@ export class FrameTable {
   private slabUse: number[] = [];
   /** Next never-used frame number. Frame 0 is invalid, 1 is the zero page. */
   private next = 2;
-  private freeSmall: number[] = [];
+  /** Free frame numbers, a stack in a typed array (a JS array's backing store shrank and grew again under churn). */
+  private freeSmall = new Int32Array(1024);
+  private freeSmallCount = 0;
   private freeHuge: number[] = [];
   /** Frames currently allocated (not counting the zero page). */
   allocated = 0;
@@ -75,12 +77,13 @@ export class FrameTable {
 
   /** Allocate one zero-filled frame with refcount 1. */
   alloc(flags: number): number {
-    let pfn = this.freeSmall.pop();
-    if (pfn === undefined) {
+    let pfn: number;
+    if (this.freeSmallCount > 0) pfn = this.freeSmall[--this.freeSmallCount];
+    else {
       // carve a free huge block before growing the frame space
       const huge = this.freeHuge.pop();
       if (huge !== undefined) {
-        for (let i = HPAGE_PMD_NR - 1; i > 0; i--) this.freeSmall.push(huge + i);
+        for (let i = HPAGE_PMD_NR - 1; i > 0; i--) this.pushFree(huge + i);
         pfn = huge;
       } else {
         pfn = this.next++;
@@ -99,7 +102,7 @@ export class FrameTable {
     if (head === undefined) {
       head = Math.ceil(this.next / HPAGE_PMD_NR) * HPAGE_PMD_NR;
       // frames skipped for alignment are not lost: they go to the small free list
-      for (let p = this.next; p < head; p++) this.freeSmall.push(p);
+      for (let p = this.next; p < head; p++) this.pushFree(p);
       this.next = head + HPAGE_PMD_NR;
       this.grow(this.next);
     }
@@ -109,6 +112,15 @@ export class FrameTable {
     }
     this.allocated += HPAGE_PMD_NR;
     return head;
+  }
+
+  private pushFree(pfn: number): void {
+    if (this.freeSmallCount === this.freeSmall.length) {
+      const grown = new Int32Array(2 * this.freeSmall.length);
+      grown.set(this.freeSmall);
+      this.freeSmall = grown;
+    }
+    this.freeSmall[this.freeSmallCount++] = pfn;
   }
 
   get(pfn: number): void {
@@ -121,7 +133,7 @@ export class FrameTable {
     if (--this.refcount[pfn] === 0) {
       this.clear(pfn);
       this.fflags[pfn] = 0;
-      this.freeSmall.push(pfn);
+      this.pushFree(pfn);
       this.allocated--;
     }
   }

@@ -5,7 +5,7 @@
 // requests at or above the mmap threshold (128 KiB, raised dynamically to the size of a freed
 // mmapped chunk, up to 32 MiB), whose realloc uses mremap. What matters for an experiment is when
 // it calls brk, mmap, munmap and mremap, which is what these rules decide.
-import { AddressMap } from '../address-map.js';
+import { AddressMap, NumberMap } from '../address-map.js';
 import { NumberBTree } from '../../mm/btree.js';
 import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
@@ -219,7 +219,7 @@ export class GlibcArena implements Allocator {
     this.fastChunks = 0;
   }
 
-  private readonly fastSizes = new AddressMap<number>();
+  private readonly fastSizes = new NumberMap();
 
   private chunkSizeOfFast(c: number): number {
     const s = this.fastSizes.get(c)!;
@@ -269,7 +269,7 @@ export class GlibcArena implements Allocator {
   }
 
   /** A remainder too small to split stays part of the chunk (recorded by size on free). */
-  private readonly oversize = new AddressMap<number>();
+  private readonly oversize = new NumberMap();
 
   private absorbTail(chunk: number, size: number, nb: number): void {
     if (size > nb) this.oversize.set(chunk, size);
@@ -315,7 +315,7 @@ export class GlibcArena implements Allocator {
   }
 
   /** Aligned pointers to the chunk pointer they were carved from, and their chunk. */
-  private readonly aligned = new AddressMap<number>();
+  private readonly aligned = new NumberMap();
   private readonly alignedInfo = new AddressMap<{ size: number; req: number; mmapped: boolean }>();
 
   free(ptr: number): void {

@@ -6,7 +6,7 @@
 // whole (one MADV_DONTNEED of 2 MiB) once all its slabs are empty. Medium requests (≤ 512 KiB) are
 // page runs in their own segments. Large ones are userland mmaps of their own, and realloc moves
 // their pages with UFFDIO_MOVE instead of copying bytes. The fast path touches no syscall.
-import { AddressMap, AddressSet } from '../address-map.js';
+import { AddressMap, AddressSet, NumberMap } from '../address-map.js';
 import { alignArg, callocSize, ptrArg, sizeArg, TOO_LARGE } from '../c-args.js';
 import { smapsRollup, type Sys } from '../sys.js';
 import { type HeapOptions, UffdHeap } from '../uffd-heap/heap.js';
@@ -87,7 +87,7 @@ export class UffdMalloc {
   private readonly emptySegments: Segment[] = [];
   private readonly large = new AddressMap<Large>();
   /** Requested sizes of live medium objects (runs), by address. */
-  private readonly sizes = new AddressMap<number>();
+  private readonly sizes = new NumberMap();
   liveBytes = 0;
 
   constructor(sys: Sys, opts: MallocOptions = {}) {

@@ -1,7 +1,7 @@
 // Segments: 2 MiB, 2 MiB-aligned pieces of the heap, so that each can become one THP and be
 // given back whole (the Temeraire idea). A segment is cut either into 32 slabs of 64 KiB, each
 // serving one small size class, or into page runs for medium requests.
-import { AddressMap } from '../address-map.js';
+import { NumberMap } from '../address-map.js';
 import { CLASS_SIZES } from './size-classes.js';
 
 export const SEGMENT_SIZE = 2 * 1024 * 1024;
@@ -92,7 +92,7 @@ export class Segment {
   /** Slabs that are empty but kept (see Slab.kept). */
   emptyKept = 0;
   /** Page runs (run segments): start page → pages, and a map of taken pages. */
-  readonly runs = new AddressMap<number>();
+  readonly runs = new NumberMap();
   private readonly pageTaken: Uint8Array | null;
   /** Per slab area, the class it last served (-1: never used, its memory is still zero pages). */
   readonly lastClass = new Int16Array(SLABS_PER_SEGMENT).fill(-1);
