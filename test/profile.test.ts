@@ -124,6 +124,7 @@ describe('profile files', () => {
       [[], /a profile is a JSON object/],
       [{ ...noZero, format: 'v0' }, /format must be 'uffd-malloc-profile\/2'/],
       [{ ...noZero, costs: { work: { pteAllocNs: 'x' } } }, /costs\.work\.pteAllocNs must be a number/],
+      [{ ...noZero, costs: { work: { pteMoveNs: -1 } } }, /costs\.work\.pteMoveNs must be/],
       [{ ...noZero, costs: { work: { tlbShootNs: 1 } } }, /unknown cost costs\.work\.tlbShootNs/],
       [{ ...noZero, name: '' }, /name must be a non-empty string/],
       [{ ...noZero, kernel: { settings: { readFaultZeroPag: false } } }, /unknown kernel setting 'readFaultZeroPag'/],
@@ -151,7 +152,7 @@ describe('profile files', () => {
             {
               faultNs: fc.dictionary(fc.string(), value),
               userCallNs: value,
-              work: fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom('zapPageNs', 'tlbFlushNs', 'pteAllocNs', 'firstTouchNs'), fc.string()), value), fc.anything()),
+              work: fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom('zapPageNs', 'tlbFlushNs', 'pteAllocNs', 'firstTouchNs', 'pteMoveNs'), fc.string()), value), fc.anything()),
               // format 1's thread costs, which format 2 moved
               thread: fc.oneof(fc.dictionary(fc.constantFrom('madviseEmptyNs', 'zapPageNs', 'lockBounceNs', 'warpNs'), value), fc.anything()),
               syscallNs: fc.oneof(fc.dictionary(fc.constantFrom('madvise', 'mmap'), value), fc.anything()),
