@@ -63,6 +63,18 @@ export class KernelLog {
     this.work.fill(1, from, to);
   }
 
+  /** A store of len bytes of one value at addr (memset), as a `fill` line; nothing for none. */
+  private addStore(addr: number, len: number, byte: number): void {
+    if (len <= 0) return;
+    this.add(`fill ${off(addr)} ${hex(len)} ${byte & 0xff}`);
+    this.noteStore(addr);
+  }
+
+  /** Loads of [start, start + len): a `read` line for each page touched. */
+  private addLoads(start: number, len: number): void {
+    for (let p = Math.floor(start / PAGE_SIZE) * PAGE_SIZE; p < start + len; p += PAGE_SIZE) this.add(`read ${off(Math.max(p, start))}`);
+  }
+
   private noteStore(addr: number): void {
     this.recentStores[this.storesSeen++ % OVERHEAD_PROBES] = addr;
   }
@@ -160,35 +172,26 @@ export class KernelLog {
       uffdMonitor: () => {
         throw new Unverifiable('a userfaultfd monitor thread is not replayed by the recorder');
       },
-      fill: (f, [a, len, byte]) => {
-        if (len > 0) log.add(`fill ${off(a)} ${hex(len)} ${byte & 0xff}`);
-        if (len > 0) log.noteStore(a);
-        return f(...([a, len, byte] as never[]));
-      },
+      fill: (f, [a, len, byte]) => (log.addStore(a, len, byte), f(...([a, len, byte] as never[]))),
       write8: (f, [a, byte]) => (log.add(`write ${off(a)} ${byte & 0xff}`), f(...([a, byte] as never[]))),
       read8: (f, [a]) => (log.add(`read ${off(a)}`), f(...([a] as never[]))),
     };
-    // user-mode copies: a read touches each page, a write stores its first byte's value over its range
+    // user-mode copies: a read touches each page, a write stores its first byte's value over its
+    // range, a memcpy does both (the destination stored with the source's first byte)
     const copies: Record<string, (f: (...a: never[]) => unknown, args: unknown[]) => unknown> = {
-      read: (f, [a, len]) => {
-        const start = a as number;
-        for (let p = Math.floor(start / PAGE_SIZE) * PAGE_SIZE; p < start + (len as number); p += PAGE_SIZE) log.add(`read ${off(Math.max(p, start))}`);
-        return f(...([a, len] as never[]));
-      },
+      read: (f, [a, len]) => (log.addLoads(a as number, len as number), f(...([a, len] as never[]))),
       write: (f, [a, data]) => {
         const d = data as Uint8Array | number[];
-        if (d.length) log.add(`fill ${off(a as number)} ${hex(d.length)} ${d[0]}`);
-        if (d.length) log.noteStore(a as number);
+        log.addStore(a as number, d.length, d[0]);
         return f(...([a, data] as never[]));
       },
-      // memcpy: the source's pages read, then the destination stored (with the source's first byte)
       copy: (f, [dst, src, len]) => {
-        const [to, from, n] = [dst as number, src as number, len as number];
-        if (n <= 0) return f(...([dst, src, len] as never[]));
-        const byte = proc.read8(from);
-        for (let p = Math.floor(from / PAGE_SIZE) * PAGE_SIZE; p < from + n; p += PAGE_SIZE) log.add(`read ${off(Math.max(p, from))}`);
-        log.add(`fill ${off(to)} ${hex(n)} ${byte}`);
-        log.noteStore(to);
+        const n = len as number;
+        if (n > 0) {
+          const byte = proc.read8(src as number);
+          log.addLoads(src as number, n);
+          log.addStore(dst as number, n, byte);
+        }
         return f(...([dst, src, len] as never[]));
       },
     };
