@@ -51,6 +51,32 @@ describe('Timeline', () => {
     expect(tl.lockWaitNs.mmapLockWrite).toBeGreaterThan(0);
     expect(tl.clock[1]).toBeGreaterThan(tl.clock[0]);
   });
+
+  it('prices one thread once at the end exactly as call by call: the same clock as a lone thread among idle ones', () => {
+    const calls = (p: Process, tl: Timeline) => {
+      for (let i = 0; i < 40; i++) {
+        const a = p.mmap(0, (1 + (i % 5)) * P, RW, U.MAP_PRIVATE | U.MAP_ANONYMOUS);
+        tl.charge(0, 50);
+        p.fill(a, (1 + (i % 5)) * P - 9, 1);
+        tl.charge(0, 7);
+        if (i % 3) p.munmap(a, P);
+        tl.charge(0);
+      }
+    };
+    const one = new Process();
+    const alone = new Timeline(one, 1, 1);
+    calls(one, alone);
+    const two = new Process();
+    const pair = new Timeline(two, 2, 1); // on one CPU: no IPIs
+    pair.finished[1] = true; // the other thread does nothing and pays nothing
+    calls(two, pair);
+    expect(alone.clock[0]).toBe(0); // nothing priced yet: the lone thread is settled at the end
+    alone.close();
+    pair.close();
+    expect(alone.makespan).toBeGreaterThan(40 * 57);
+    expect(alone.makespan).toBe(pair.makespan);
+    expect(Math.round(alone.busyNs)).toBe(Math.round(pair.busyNs));
+  });
 });
 
 describe('contention experiment', () => {
