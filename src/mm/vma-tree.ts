@@ -63,19 +63,40 @@ export class VmaTree {
     return this.tail;
   }
 
+  /**
+   * The VMA last found, made or resized (the kernel's per-thread vmacache, gone since the maple
+   * tree, played the same part): a fault right after the mmap that made its VMA, or the next page
+   * of one fill, finds it without a search. Its bounds are read live, so it answers only for the
+   * addresses it covers now; it is forgotten when it leaves the tree.
+   */
+  private recent: Vma | null = null;
+
   /** The VMA containing addr, or null. */
   find(addr: number): Vma | null {
-    if (this.index) return this.index.find(addr) ?? null;
-    const v = this.tree.floor(addr);
-    return v !== undefined && v.end > addr ? v : null;
+    const r = this.recent;
+    if (r !== null && addr >= r.start && addr < r.end) return r;
+    let v: Vma | null;
+    if (this.index) v = this.index.find(addr) ?? null;
+    else {
+      const f = this.tree.floor(addr);
+      v = f !== undefined && f.end > addr ? f : null;
+    }
+    if (v !== null) this.recent = v;
+    return v;
   }
 
   /** find_vma: the first VMA whose end is above addr (it may start above addr). */
   findFrom(addr: number): Vma | null {
+    const r = this.recent;
+    if (r !== null && addr >= r.start && addr < r.end) return r;
     // one descent: the VMA starting at or below addr, else the next one in the list
     const v = this.tree.floor(addr);
     if (v === undefined) return this.head;
-    return v.end > addr ? v : v.next;
+    if (v.end > addr) {
+      this.recent = v;
+      return v;
+    }
+    return v.next;
   }
 
   /** The last VMA starting below addr (find_vma_prev's prev for an address in a gap). */
@@ -110,6 +131,7 @@ export class VmaTree {
     if (next) next.prev = v;
     else this.tail = v;
     this.tree.set(v.start, v);
+    this.recent = v;
     this.onChange?.(v.start, v.end);
     this.setGap(v.start, prev ? prev.end : 0, v);
     this.setGap(next ? next.start : TOP, v.end, next);
@@ -225,6 +247,7 @@ export class VmaTree {
   /** Take v out of the tree and the list; the gap above it then reaches down to v's predecessor, unless a merge keeps it (gapAbove false). */
   private unlink(v: Vma, gapAbove = true): void {
     this.gapAt = -1;
+    if (this.recent === v) this.recent = null;
     this.onChange?.(v.start, v.end);
     this.tree.delete(v.start);
     // a gap ends at v's start only when something free lies right below it
@@ -240,6 +263,7 @@ export class VmaTree {
   /** Change a VMA's start (its key) in place; its order among the others must not change. */
   setStart(v: Vma, start: number): void {
     if (v.start === start) return;
+    this.recent = v;
     // the gap below v, where the last gap search found it and nothing has changed since (an mmap)
     const gapSlot = this.gapAt !== -1 && this.gapNext === v ? this.gapSlot : -1;
     this.gapAt = -1;
@@ -266,6 +290,7 @@ export class VmaTree {
   /** Change a VMA's end in place; it must not overlap the next VMA. */
   setEnd(v: Vma, end: number): void {
     this.gapAt = -1;
+    this.recent = v;
     this.onChange?.(v.start, Math.max(end, v.end));
     if (end > v.end) this.index?.add(v, v.end, end);
     else this.index?.clear(v, end, v.end);

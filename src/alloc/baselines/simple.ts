@@ -68,9 +68,8 @@ export class MmapPerObject implements Allocator {
 
   free(p: number): void {
     if (p === 0) return;
-    const n = this.live.get(p);
+    const n = this.live.take(p);
     if (n === undefined) throw new HeapError('invalid-pointer', p, 'free');
-    this.live.delete(p);
     this.liveBytes -= n;
     this.sys.munmap(p, Math.max(n, 1));
   }
