@@ -232,3 +232,85 @@ export class AddressSet {
     return this.map.delete(k);
   }
 }
+
+/** Page-aligned addresses below 2^48: what a PageMap can hold. */
+const PAGE = 4096;
+const PAGEMAP_LIMIT = 2 ** 48;
+
+/**
+ * A map from page-aligned addresses to numbers, as tcmalloc's PageMap: a radix tree over page
+ * numbers (a root array, middle arrays of 512, leaves of 512 numbers each covering 2 MiB), so a
+ * lookup is three array loads and no hashing, and neighbouring pages share a leaf. For an
+ * allocator whose objects start on pages (one mapping each): on the mmap baseline's 5.78 M
+ * recorded operations of python, 150-190 ms against 200-320 for NumberMap. Anything not a
+ * page-aligned address below 2^48 is absent.
+ */
+export class PageMap {
+  private readonly root: (Float64Array | undefined)[][] = [];
+  size = 0;
+
+  /** The leaf holding page k's number (k checked by the caller), made when `make`. */
+  private leaf(k: number, make: boolean): Float64Array | undefined {
+    const hi = Math.floor(k / (PAGE * 512)); // < 2^27
+    let mid = this.root[hi >>> 9];
+    if (mid === undefined) {
+      if (!make) return undefined;
+      mid = this.root[hi >>> 9] = new Array<Float64Array | undefined>(512).fill(undefined);
+    }
+    let leaf = mid[hi & 511];
+    if (leaf === undefined && make) leaf = mid[hi & 511] = new Float64Array(512);
+    return leaf;
+  }
+
+  /** Numbers are stored plus one: 0 in a leaf is no entry. */
+  get(k: number): number | undefined {
+    if (!(k >= 0 && k < PAGEMAP_LIMIT && k % PAGE === 0)) return undefined;
+    const l = this.leaf(k, false);
+    const v = l === undefined ? 0 : l[(k / PAGE) & 511];
+    return v === 0 ? undefined : v - 1;
+  }
+
+  has(k: number): boolean {
+    return this.get(k) !== undefined;
+  }
+
+  /** Set k's number (a non-negative number; k a page-aligned address below 2^48). */
+  set(k: number, v: number): this {
+    if (!(k >= 0 && k < PAGEMAP_LIMIT && k % PAGE === 0)) throw new RangeError(`PageMap: ${k} is not a page-aligned address`);
+    const l = this.leaf(k, true)!;
+    const i = (k / PAGE) & 511;
+    if (l[i] === 0) this.size++;
+    l[i] = v + 1;
+    return this;
+  }
+
+  /** Remove k and return its number (undefined when absent). */
+  take(k: number): number | undefined {
+    if (!(k >= 0 && k < PAGEMAP_LIMIT && k % PAGE === 0)) return undefined;
+    const l = this.leaf(k, false);
+    if (l === undefined) return undefined;
+    const i = (k / PAGE) & 511;
+    const v = l[i];
+    if (v === 0) return undefined;
+    l[i] = 0;
+    this.size--;
+    return v - 1;
+  }
+
+  delete(k: number): boolean {
+    return this.take(k) !== undefined;
+  }
+
+  /** The live entries, in address order. */
+  *entries(): IterableIterator<[number, number]> {
+    for (let r = 0; r < this.root.length; r++) {
+      const mid = this.root[r];
+      if (mid === undefined) continue;
+      for (let m = 0; m < 512; m++) {
+        const l = mid[m];
+        if (l === undefined) continue;
+        for (let i = 0; i < 512; i++) if (l[i] !== 0) yield [((r * 512 + m) * 512 + i) * PAGE, l[i] - 1];
+      }
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // becomes: a signal for the program, EFAULT for the syscall that touched user memory.
 import { FRAME_ANON, FRAME_LAZYFREE, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
-import { HUGE_ZERO, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, PTEF_UNTOUCHED, pteIndex } from './page-table.js';
+import { HUGE_ZERO, type PmdEntry, PTE_GUARD, PTE_POISON, PTE_WP_MARKER, PTEF_UFFD_WP, PTEF_UNTOUCHED, pteIndex } from './page-table.js';
 import type { ShmemFile } from './shmem.js';
 import { splitHugePmd, thpFaultEligible } from './thp.js';
 import { PMD_SIZE, PAGE_SIZE } from './uapi.js';
@@ -136,7 +136,7 @@ function resolve(mm: Mm, addr: number, write: boolean, kernel: boolean): number 
       if (r === FAULT_MAPPED) continue;
       return r;
     }
-    const r = vma.file ? fileFault(mm, vma, addr, write, kernel) : anonFault(mm, vma, addr, write, kernel);
+    const r = vma.file ? fileFault(mm, vma, addr, write, kernel) : anonFault(mm, vma, addr, write, kernel, e);
     if (r === FAULT_MAPPED) continue;
     if (r > 0 && mm.trace.page_fault.enabled) mm.trace.page_fault.emit(addr, write); // retried: it faulted
     return r;
@@ -155,7 +155,7 @@ function userfault(mm: Mm, vma: Vma, addr: number, reason: number, write: boolea
  * retried access would find (the retry needs no second walk); a PMD or a userfault returns
  * FAULT_MAPPED or a failure, and the access is retried.
  */
-function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean): number {
+function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boolean, e: PmdEntry | undefined): number {
   if (vma.flags & VM_UFFD_MISSING) {
     // do_anonymous_page prepares the anon_vma for a write before it asks userfaultfd, a read
     // (which would map the zero page) asks first
@@ -163,7 +163,6 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     else mm.lock.vma();
     return userfault(mm, vma, addr, VM_UFFD_MISSING, write, kernel);
   }
-  const e = mm.pt.pmd(addr);
   if (!e && thpFaultEligible(mm, vma, addr)) {
     // the huge paths prepare the anon_vma even for the huge zero page
     if (mm.anonVmaPrepare(vma)) mm.lock.read();
@@ -190,7 +189,7 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
   if (mm.anonVmaPrepare(vma)) mm.lock.read();
   else mm.lock.vma();
   const pfn = mm.frames.alloc(FRAME_ANON);
-  mm.installPte(addr, pfn, wpBit);
+  mm.installPteIn(e ?? mm.pt.pmdAlloc(addr), addr, pfn, wpBit);
   mm.faults.anon++;
   return pfn;
 }

@@ -8,7 +8,7 @@ import type { Kernel } from './kernel.js';
 import { MmapLock } from './locks.js';
 import { syscallName } from './syscall-nr.js';
 import { Tracepoints } from './tracepoints.js';
-import { HUGE_ZERO, PageTable, PTE_NONE } from './page-table.js';
+import { HUGE_ZERO, PageTable, type PmdEntry, PTE_NONE, pteIndex } from './page-table.js';
 import { HPAGE_PMD_NR, PMD_SIZE, PAGE_SIZE } from './uapi.js';
 import { AnonVma, type Vma } from './vma.js';
 import { VmaTree } from './vma-tree.js';
@@ -133,9 +133,18 @@ export class Mm {
 
   /** Map frame pfn at addr (the caller holds a reference for the mapping). */
   installPte(addr: number, pfn: number, flags = 0): void {
-    const old = this.pt.pte(addr);
-    if (old > 0) this.dropPte(addr, old);
-    this.pt.setPte(addr, pfn, flags);
+    this.installPteIn(this.pt.pmdAlloc(addr), addr, pfn, flags);
+  }
+
+  /** installPte in the PMD entry that covers addr, which the caller's walk already found. */
+  installPteIn(e: PmdEntry, addr: number, pfn: number, flags = 0): void {
+    const t = this.pt.pteAlloc(e);
+    const i = pteIndex(addr);
+    const old = t[i];
+    if (old > 0) this.releasePage(old);
+    else if (old === PTE_NONE) e.used++; // a marker replaced was counted already
+    t[i] = pfn;
+    e.pteFlags![i] = flags;
     this.rssAdd(pfn, 1);
   }
 

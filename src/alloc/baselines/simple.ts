@@ -8,7 +8,7 @@ import { HeapError } from '../malloc/errors.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
 import { alignedAllocRefused, callocSize, reallocRefused, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
-import { AddressMap, NumberMap } from '../address-map.js';
+import { AddressMap, PageMap } from '../address-map.js';
 
 const RW = PROT_READ | PROT_WRITE;
 
@@ -28,7 +28,8 @@ function copyRealloc(a: Allocator & { sizeOf(p: number): number }, sys: Sys, ptr
 }
 
 export class MmapPerObject implements Allocator {
-  private readonly live = new NumberMap();
+  /** Each live object's size by its address (every object starts a mapping: a page). */
+  private readonly live = new PageMap();
   liveBytes = 0;
 
   constructor(private readonly sys: Sys) {}
