@@ -2,28 +2,28 @@
 // the two merges — a new range placed beside its neighbours (vma_merge_new_range) and a range of
 // an existing VMA whose attributes change (vma_modify). Both ask the same question of the
 // neighbours, written once in mergeCase; the rules for when two VMAs may be one are vma.ts's.
-import createDebug from 'debug';
+import { DebugLog } from './debug-log.js';
 import type { Mm } from './mm.js';
 import { splitHugeAt } from './thp.js';
 import { Errno, PMD_SIZE } from './uapi.js';
 import { anonVmaCompatible, canMergeAfter, canMergeBefore, protoOf, type Vma, VM_HUGETLB, type VmaProto } from './vma.js';
 
-const dbg = createDebug('mm:vma');
+const dbg = new DebugLog('mm:vma');
 
 export function insertVma(mm: Mm, v: Vma): void {
   mm.vmas.insert(v);
-  if (dbg.enabled) dbg('insert %s', v);
+  if (dbg.enabled) dbg.log('insert %s', v);
 }
 
 export function removeVma(mm: Mm, v: Vma): void {
   mm.vmas.remove(v);
-  if (dbg.enabled) dbg('remove %s', v);
+  if (dbg.enabled) dbg.log('remove %s', v);
 }
 
 /** Remove a VMA a neighbour has just grown over (the merge cases). */
 function removeMerged(mm: Mm, v: Vma): void {
   mm.vmas.removeAbsorbed(v);
-  if (dbg.enabled) dbg('merged away %s', v);
+  if (dbg.enabled) dbg.log('merged away %s', v);
 }
 
 export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
@@ -32,7 +32,7 @@ export function splitVma(mm: Mm, v: Vma, addr: number): Vma {
   splitHugeAt(mm, addr);
   const hi = v.cloneRange(addr, v.end);
   mm.vmas.split(v, hi);
-  if (dbg.enabled) dbg('split %s | %s', v, hi);
+  if (dbg.enabled) dbg.log('split %s | %s', v, hi);
   return hi;
 }
 
@@ -46,7 +46,7 @@ export function punchHole(mm: Mm, v: Vma, start: number, end: number): void {
   splitHugeAt(mm, end);
   const hi = v.cloneRange(end, v.end);
   mm.vmas.punchHole(v, start, hi);
-  if (dbg.enabled) dbg('hole [%s, %s) in %s | %s', start.toString(16), end.toString(16), v, hi);
+  if (dbg.enabled) dbg.log('hole [%s, %s) in %s | %s', start.toString(16), end.toString(16), v, hi);
 }
 
 /**
@@ -63,7 +63,7 @@ export function trimVma(mm: Mm, v: Vma, start: number, end: number): void {
     splitHugeAt(mm, end);
     mm.vmas.setEnd(v, end);
   }
-  if (dbg.enabled) dbg('trimmed to %s', v);
+  if (dbg.enabled) dbg.log('trimmed to %s', v);
 }
 
 /** Ensure n splits ahead would not pass max_map_count. */
@@ -98,18 +98,18 @@ export function mergeNewRange(mm: Mm, start: number, end: number, p: VmaProto): 
     case 'both':
       prev!.anonVma ??= next!.anonVma ?? p.anonVma;
       mm.vmas.mergeNext(prev!, next!);
-      if (dbg.enabled) dbg('merge new %s, %s merged away', prev, next);
+      if (dbg.enabled) dbg.log('merge new %s, %s merged away', prev, next);
       return prev;
     case 'prev':
       prev!.anonVma ??= p.anonVma;
       mm.vmas.setEnd(prev!, end);
-      if (dbg.enabled) dbg('merge new into prev %s', prev);
+      if (dbg.enabled) dbg.log('merge new into prev %s', prev);
       return prev;
     case 'next':
       next!.anonVma ??= p.anonVma;
       mm.vmas.setStart(next!, start);
       next!.pgoff = p.pgoff;
-      if (dbg.enabled) dbg('merge new into next %s', next);
+      if (dbg.enabled) dbg.log('merge new into next %s', next);
       return next;
     default:
       return null;

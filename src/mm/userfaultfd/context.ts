@@ -2,7 +2,7 @@
 // its monitor. The monitor is modelled as a program would write it: a handler called
 // synchronously with each message (it resolves faults with ioctls), or a queue the program
 // drains with read(). A fault nobody resolves is reported as a hang, not spun on.
-import createDebug from 'debug';
+import { DebugLog } from '../debug-log.js';
 import { FAULT_HANG, FAULT_MAPPED, FAULT_SIGBUS } from '../fault.js';
 import type { Mm, UserfaultHook } from '../mm.js';
 import { PTE_NONE, PTE_WP_MARKER, PTEF_UFFD_WP, pteIndex } from '../page-table.js';
@@ -25,7 +25,7 @@ import {
   type UffdMsg,
 } from './uapi.js';
 
-const dbg = createDebug('uffd:fault');
+const dbg = new DebugLog('uffd:fault');
 
 /** A monitor: called with each message as it is sent. */
 export type UffdMonitor = (msg: UffdMsg, ctx: UffdContext) => void;
@@ -87,7 +87,7 @@ export class UffdLayer implements UserfaultHook {
     if (kernel && ctx.userModeOnly) return FAULT_SIGBUS; // not delivered: the syscall's copy fails
     if (ctx.has(UFFD_FEATURE_SIGBUS)) {
       mm.faults.sigbus++;
-      if (dbg.enabled) dbg('SIGBUS at 0x%s', addr.toString(16));
+      if (dbg.enabled) dbg.log('SIGBUS at 0x%s', addr.toString(16));
       return FAULT_SIGBUS;
     }
     const flags =
@@ -95,7 +95,7 @@ export class UffdLayer implements UserfaultHook {
       (reason === VM_UFFD_WP ? UFFD_PAGEFAULT_FLAG_WP : 0) |
       (reason === VM_UFFD_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
     const address = ctx.has(UFFD_FEATURE_EXACT_ADDRESS) ? addr : addr - modPow2(addr, PAGE_SIZE);
-    if (dbg.enabled) dbg('fault 0x%s flags %d', address.toString(16), flags);
+    if (dbg.enabled) dbg.log('fault 0x%s flags %d', address.toString(16), flags);
     ctx.send({ event: UFFD_EVENT_PAGEFAULT, flags, address, ptid: ctx.has(UFFD_FEATURE_THREAD_ID) ? 1 : 0 });
     // the fault returns VM_FAULT_MAPPED once woken, and is retried under mmap_lock for reading
     mm.lock.read();
