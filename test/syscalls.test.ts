@@ -87,3 +87,25 @@ describe('brk', () => {
     expect(p.read8(start + P)).toBe(0);
   });
 });
+
+describe('the VMA last found (VmaTree.recent)', () => {
+  it('answers only for what it covers now: after a munmap, a hole, a trim or a merge, lookups see the change', () => {
+    const P = U.PAGE_SIZE;
+    const p = new Process();
+    const at = p.mmap(BASE, 8 * P, RW, FIXED);
+    p.write8(at + 3 * P, 1); // the VMA is now the one last found
+    p.munmap(at + 3 * P, P); // a hole in it
+    expect(() => p.read8(at + 3 * P)).toThrow(/SIGSEGV/);
+    expect(p.read8(at + 4 * P)).toBe(0);
+    expect(p.mm.vmas.find(at + 2 * P)!.end).toBe(at + 3 * P);
+    p.munmap(at, P); // the lower part loses its first page
+    expect(p.mm.vmas.find(at)).toBeNull();
+    expect(p.mm.vmas.findFrom(at)!.start).toBe(at + P);
+    p.mmap(at + 3 * P, P, RW, FIXED); // the hole filled: one VMA again
+    expect(p.mm.vmas.find(at + 3 * P)).toBe(p.mm.vmas.find(at + 7 * P));
+    expect(p.read8(at + 3 * P)).toBe(0);
+    p.munmap(at + P, 7 * P); // all of it
+    expect([p.mm.vmas.find(at + 5 * P), p.mm.vmas.findFrom(at)]).toEqual([null, null]);
+    expect(() => p.write8(at + 5 * P, 1)).toThrow(/SIGSEGV/);
+  });
+});
