@@ -85,6 +85,8 @@ describe('AddressMap', () => {
         }
         expect(m.size).toBe(model.size);
         expect([...m.entries()]).toEqual([...model].sort((a, b) => a[0] - b[0]));
+        // a leaf (2 MiB of pages) is held only while it holds an entry
+        expect(m.leaves).toBe(new Set([...model.keys()].map((k) => Math.floor(k / 2 ** 21))).size);
       }),
       { numRuns: 40 },
     );
