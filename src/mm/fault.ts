@@ -292,7 +292,7 @@ function hugetlbFault(mm: Mm, vma: Vma, file: ShmemFile, addr: number, write: bo
     }
   }
   const e = mm.pt.pmdAlloc(base);
-  e.huge = head;
+  mm.pt.mapHuge(e, head);
   e.hugetlb = true;
   mm.faults.file++;
   return FAULT_MAPPED;

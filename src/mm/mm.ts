@@ -162,7 +162,7 @@ export class Mm {
   /** Map a freshly allocated THP (or the huge zero page) at the PMD containing addr. */
   installHugePmd(addr: number, head: number, flags = 0): void {
     const e = this.pt.pmdAlloc(addr);
-    e.huge = head;
+    this.pt.mapHuge(e, head);
     e.hugeFlags = flags;
     if (head !== HUGE_ZERO) {
       this.anonHugePmds++;

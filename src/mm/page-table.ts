@@ -70,6 +70,18 @@ export class PageTable {
   /** PTE tables allocated (pte_alloc) and freed (pte_free_tlb): work the cost model prices. */
   tablesAllocated = 0;
   tablesFreed = 0;
+  /**
+   * Whether any PMD entry has ever mapped a huge page (a THP, the huge zero page, a hugetlbfs
+   * page): until one has, no VMA boundary can cut through a PMD mapping and splitHugeAt need not
+   * look (two lookups on every munmap of a heap of small mappings).
+   */
+  hugeEver = false;
+
+  /** Make e a PMD mapping of the huge page at head (every PMD mapping is made here). */
+  mapHuge(e: PmdEntry, head: number): void {
+    e.huge = head;
+    this.hugeEver = true;
+  }
 
   /**
    * Memory the kernel's page tables would take: a 4 KiB PTE page per PMD entry that has one, and

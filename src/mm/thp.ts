@@ -35,7 +35,7 @@ export function splitHugePmd(mm: Mm, e: PmdEntry): void {
 
 /** vma_adjust_trans_huge: a VMA boundary at addr must not cut through a PMD mapping. */
 export function splitHugeAt(mm: Mm, addr: number): void {
-  if (modPow2(addr, PMD_SIZE) === 0) return;
+  if (!mm.pt.hugeEver || modPow2(addr, PMD_SIZE) === 0) return;
   const e = mm.pt.pmd(addr);
   if (e && e.huge !== 0) splitHugePmd(mm, e);
 }

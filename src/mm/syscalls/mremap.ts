@@ -27,7 +27,7 @@ export function movePageTables(mm: Mm, from: number, to: number, len: number): v
     if (whole && aligned) {
       mm.tlb.gather(1);
       const d = mm.pt.pmdAlloc(e.base + delta);
-      d.huge = e.huge;
+      mm.pt.mapHuge(d, e.huge);
       d.hugeFlags = e.hugeFlags;
       d.hugetlb = e.hugetlb;
       e.huge = 0;

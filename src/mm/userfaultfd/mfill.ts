@@ -300,7 +300,7 @@ function hugetlbFill(mm: Mm, vma: Vma, dst: number, src: number, len: number, ki
       if (err) break;
     }
     const pe = mm.pt.pmdAlloc(a);
-    pe.huge = head;
+    mm.pt.mapHuge(pe, head);
     pe.hugetlb = true;
     done += PMD_SIZE;
   }

@@ -76,7 +76,7 @@ export function uffdMove(ctx: UffdContext, dst: number, src: number, len: number
       if (modPow2(s, PMD_SIZE) === 0 && modPow2(d, PMD_SIZE) === 0 && len - done >= PMD_SIZE && !de) {
         // move_pages_huge_pmd: the PMD changes hands whole
         const target = mm.pt.pmdAlloc(d);
-        target.huge = se.huge;
+        mm.pt.mapHuge(target, se.huge);
         target.hugeFlags = 0;
         se.huge = 0;
         se.hugeFlags = 0;
