@@ -241,9 +241,8 @@ const PAGEMAP_LIMIT = 2 ** 48;
  * A map from page-aligned addresses to numbers, as tcmalloc's PageMap: a radix tree over page
  * numbers (a root array, middle arrays of 512, leaves of 512 numbers each covering 2 MiB, and
  * their count), so a lookup is three array loads and no hashing, and neighbouring pages share a
- * leaf. For an
- * allocator whose objects start on pages (one mapping each): on the mmap baseline's 5.78 M
- * recorded operations of python, 150-190 ms against 200-320 for NumberMap. Anything not a
+ * leaf. For an allocator whose objects start on pages (one mapping each): on the mmap baseline's
+ * 5.78 M recorded operations of python, 150-190 ms against 200-320 for NumberMap. Anything not a
  * page-aligned address below 2^48 is absent.
  */
 export class PageMap {
