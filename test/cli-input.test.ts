@@ -2,6 +2,7 @@
 // output formats, output paths tried first, -h per command, and a closed pipe ends it quietly.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLI as cli, cliArgv } from './helpers/cli.js';
@@ -63,5 +64,25 @@ describe.skipIf(!existsSync(cli))('CLI input', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+const AB = join(import.meta.dirname, '../dist/tools/ab-replay.js');
+const DIST = join(import.meta.dirname, '../dist');
+
+describe.skipIf(!existsSync(AB))('tools/ab-replay input', () => {
+  it('refuses a bad allocator, trace, round count or EVENTS with exit 2 and a message, before decoding anything', () => {
+    const cases: [string[], string][] = [
+      [['sqlite', 'sqlite', '3', DIST, DIST], "unknown allocator 'sqlite'"],
+      [['mmap', 'nosuch', '3', DIST, DIST], 'no trace'],
+      [['mmap', 'sqlite', '3', DIST, DIST, 'x'], "EVENTS must be a positive number, not 'x'"],
+      [['mmap', 'sqlite', '1', DIST, DIST], 'usage: ab-replay'],
+      [['mmap', 'sqlite', '3', DIST], 'usage: ab-replay'],
+    ];
+    for (const [args, msg] of cases) {
+      const r = spawnSync(process.execPath, ['--no-concurrent-recompilation', AB, ...args], { encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.stdout]).toEqual([2, '']);
+      expect(r.stderr).toContain(msg);
+    }
   });
 });

@@ -38,8 +38,8 @@ const { ALLOCATORS } = (await import(`${builds[0].dist}/src/experiment/allocator
 const path = resolve(import.meta.dirname, '../../../shared/traces/data', `${trace}.trace.gz`);
 for (const [bad, why] of [
   [!(allocator in ALLOCATORS), `unknown allocator '${allocator}' (known: ${Object.keys(ALLOCATORS).join(', ')})`],
-  [!existsSync(path), `no trace ${path}`],
   [!(limit > 0), `EVENTS must be a positive number, not '${eventsArg}'`],
+  [!existsSync(path), `no trace ${path}`],
 ] as const) {
   if (bad) {
     console.error(`ab-replay: ${why}`);
