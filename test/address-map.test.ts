@@ -30,27 +30,6 @@ describe('AddressMap', () => {
     );
   });
 
-  it('NumberMap.take removes a key and returns its number, as a Map get then delete', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), key, fc.nat()), { maxLength: 3000 }), (ops) => {
-        const m = new NumberMap();
-        const model = new Map<number, number>();
-        for (const [set, k, v] of ops) {
-          if (set) {
-            m.set(k, v);
-            model.set(k, v);
-          } else {
-            expect(m.take(k)).toBe(model.get(k));
-            model.delete(k);
-          }
-          expect(m.get(k)).toBe(model.get(k));
-        }
-        expect(new Map(m.entries())).toEqual(model);
-      }),
-      { numRuns: 40 },
-    );
-  });
-
   it('keeps one reused key exact among many live ones, the table bounded by the live count', () => {
     const m = new AddressMap<number>();
     const s = new AddressSet();

@@ -141,15 +141,6 @@ export class NumberMap {
     return true;
   }
 
-  /** Remove k and return its number (undefined when absent): get and delete in one probe. */
-  take(k: number): number | undefined {
-    const i = this.table.find(k);
-    if (i < 0) return undefined;
-    const n = this.table.numberAt(i);
-    this.table.removeAt(i);
-    return n;
-  }
-
   /** The live entries, in no particular order. */
   entries(): IterableIterator<[number, number]> {
     return this.table.pairs();

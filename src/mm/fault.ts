@@ -179,7 +179,7 @@ function anonFault(mm: Mm, vma: Vma, addr: number, write: boolean, kernel: boole
     return FAULT_MAPPED;
   }
   // a uffd-wp marker stays as the new entry's wp bit (do_anonymous_page's vmf_orig_pte_uffd_wp)
-  const wpBit = !write && mm.pt.pte(addr) === PTE_WP_MARKER ? PTEF_UFFD_WP : 0;
+  const wpBit = !write && e?.pte && e.pte[pteIndex(addr)] === PTE_WP_MARKER ? PTEF_UFFD_WP : 0;
   if (!write && mm.kernel.settings.readFaultZeroPage) {
     mm.lock.vma();
     mm.installPte(addr, ZERO_PFN, wpBit);
