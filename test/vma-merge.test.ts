@@ -124,7 +124,7 @@ describe('the VMA tree across its index thresholds', () => {
       const count = p.mm.mapCount;
       if (!indexed && count >= INDEX_FROM) [indexed, up] = [true, up + 1];
       if (indexed && count < INDEX_UNTIL) [indexed, down] = [false, down + 1];
-      if (++steps % 97 === 0 || count === INDEX_FROM || count === INDEX_UNTIL - 1) p.mm.checkInvariants();
+      if (++steps % 1009 === 0 || count === INDEX_FROM || count === INDEX_UNTIL - 1) p.mm.checkInvariants();
     };
     const order = (n: number) => {
       const o = Array.from({ length: n }, (_, i) => i);
