@@ -32,6 +32,10 @@ export class NumberBTree<V> {
   size = 0;
 
   constructor() {
+    // V8 compiles a field that was never reassigned as a constant: the first grow() of any tree
+    // would then deoptimize every function using one (code dependencies), in the middle of a run.
+    // Reassigned here, before anything is optimized, the arrays are plain fields from the start.
+    this.resize(this.cap);
     this.root = this.head = this.tail = this.newNode(true);
   }
 
@@ -48,7 +52,11 @@ export class NumberBTree<V> {
   }
 
   private grow(): void {
-    const cap = this.cap * 2;
+    this.resize(this.cap * 2);
+  }
+
+  /** Copy the node arrays into new ones of cap nodes (at least the nodes in use). */
+  private resize(cap: number): void {
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(cap * SLOTS);
       b.set(a);

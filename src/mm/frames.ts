@@ -42,7 +42,12 @@ const SLAB_POOL_MAX = 64;
 
 export class FrameTable {
   /** keepBytes false: frames remember only zero or not, never their bytes (FRAME_DATA alone). */
-  constructor(readonly keepBytes = true) {}
+  constructor(readonly keepBytes = true) {
+    // reassigned once before anything is optimized, so the first grow() deoptimizes nothing (see
+    // NumberBTree's constructor)
+    this.resize(this.refcount.length);
+    this.freeSmall = this.freeSmall.slice();
+  }
 
   private refcount = new Int32Array(1 << 14);
   private fflags = new Uint8Array(1 << 14);
@@ -63,7 +68,10 @@ export class FrameTable {
   private grow(min: number): void {
     let n = this.refcount.length;
     while (n < min) n *= 2;
-    if (n === this.refcount.length) return;
+    if (n !== this.refcount.length) this.resize(n);
+  }
+
+  private resize(n: number): void {
     const r = new Int32Array(n);
     r.set(this.refcount);
     this.refcount = r;
