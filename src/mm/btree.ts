@@ -246,24 +246,30 @@ export class NumberBTree<V> {
    * become `to`, so every search still finds it. Returns whether `from` was there.
    */
   moveKeyDown(from: number, to: number): boolean {
+    return this.moveDown(from, to) >= 0;
+  }
+
+  /** moveKeyDown, answering the entry's slot (-1 when `from` was not there). */
+  moveDown(from: number, to: number): number {
     const slot = this.exactSlotWithPath(from);
-    if (slot < 0) return false;
+    if (slot < 0) return NONE;
     this.keys[slot] = to;
     for (let d = this.depth; d > 0; d -= 2) {
       const at = this.path[d - 2] * SLOTS + this.path[d - 1];
       if (this.keys[at] > to) this.keys[at] = to;
     }
-    return true;
+    return slot;
   }
 
   /**
    * moveKeyDown for the entry in a slot known to hold it (from a walk since which nothing
-   * changed): an entry that is not its leaf's first is no subtree's minimum, so no separator
-   * names it and the key changes where it is.
+   * changed, or checked with holds()): an entry that is not its leaf's first is no subtree's
+   * minimum, so no separator names it and the key changes where it is. Returns the slot.
    */
-  moveKeyDownAt(slot: number, to: number): void {
-    if (slot % SLOTS !== 0) this.keys[slot] = to;
-    else this.moveKeyDown(this.keys[slot], to);
+  moveKeyDownAt(slot: number, to: number): number {
+    if (slot % SLOTS === 0) return this.moveDown(this.keys[slot], to);
+    this.keys[slot] = to;
+    return slot;
   }
 
   /**
@@ -275,8 +281,13 @@ export class NumberBTree<V> {
    * was there.
    */
   moveKeyUp(from: number, to: number): boolean {
+    return this.moveUp(from, to) >= 0;
+  }
+
+  /** moveKeyUp, answering the entry's slot (-1 when `from` was not there). */
+  moveUp(from: number, to: number): number {
     const slot = this.exactSlotWithPath(from);
-    if (slot < 0) return false;
+    if (slot < 0) return NONE;
     this.keys[slot] = to;
     for (let d = this.depth; d > 0; d -= 2) {
       const node = this.path[d - 2];
@@ -287,7 +298,60 @@ export class NumberBTree<V> {
         break;
       }
     }
-    return true;
+    return slot;
+  }
+
+  /**
+   * moveKeyUp for the entry in a slot known to hold it: an entry that is not its leaf's last has
+   * a larger key beside it, which every separator to the right is above already (keys left of a
+   * separator are below it), so the key changes where it is. Returns the slot.
+   */
+  moveKeyUpAt(slot: number, to: number): number {
+    const node = Math.floor(slot / SLOTS);
+    if (slot - node * SLOTS === this.count[node] - 1) return this.moveUp(this.keys[slot], to);
+    this.keys[slot] = to;
+    return slot;
+  }
+
+  /**
+   * Whether a slot remembered from an earlier call still holds key k with value v (entries move
+   * as others come and go beside them; a slot past its leaf's count may hold a stale copy).
+   */
+  holds(slot: number, k: number, v: V): boolean {
+    if (slot < 0) return false;
+    const node = Math.floor(slot / SLOTS);
+    return node < this.used && this.isLeaf[node] === 1 && slot - node * SLOTS < this.count[node] && this.keys[slot] === k && this.vals[this.kids[slot]] === v;
+  }
+
+  /**
+   * Add key k with value v right after the entry in `slot` (k must lie between that entry's key
+   * and the next): where the leaf has room and the entry is not its last, without a search (k is
+   * no subtree's minimum, and a larger key of the same leaf keeps every separator to the right
+   * above it); else as set() does. Returns the new entry's slot, or -1 when set() placed it.
+   */
+  insertAfter(slot: number, k: number, v: V, aux = 0): number {
+    const node = Math.floor(slot / SLOTS);
+    if (this.count[node] >= FANOUT || slot - node * SLOTS === this.count[node] - 1) {
+      this.set(k, v, aux);
+      return NONE;
+    }
+    const at = slot - node * SLOTS + 1;
+    this.insertAt(node, at, k, aux, v, 0);
+    this.size++;
+    return slot + 1;
+  }
+
+  /**
+   * Delete the entry in `slot` (known to hold it): where the leaf keeps other entries, without a
+   * search (a leaf whose first key goes keeps its separator: a stale minimum is below the new
+   * one, which every search tolerates); else as delete() does.
+   */
+  deleteAt(slot: number): void {
+    const node = Math.floor(slot / SLOTS);
+    if (this.count[node] > 1) {
+      this.removeAt(node, slot - node * SLOTS);
+      this.size--;
+    } else this.delete(this.keys[slot]);
   }
 
   /** The smallest key under a node (nodes other than the root are never empty). */

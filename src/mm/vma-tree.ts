@@ -84,8 +84,11 @@ export class VmaTree {
     // the index answers without reading the VMA, and is not made to remember it either: among
     // tens of thousands of VMAs, reading a random one's bounds is a cache miss the lookup avoids
     if (this.index) return this.index.find(addr) ?? null;
-    const f = this.tree.floor(addr);
-    if (f === undefined || f.end <= addr) return null;
+    const s = this.tree.floorSlot(addr);
+    if (s < 0) return null;
+    const f = this.tree.valAt(s);
+    if (f.end <= addr) return null;
+    f.treeSlot = s;
     this.recent = f;
     return f;
   }
@@ -95,8 +98,10 @@ export class VmaTree {
     const r = this.recent;
     if (r !== null && addr >= r.start && addr < r.end) return r;
     // one descent: the VMA starting at or below addr, else the next one in the list
-    const v = this.tree.floor(addr);
-    if (v === undefined) return this.head;
+    const s = this.tree.floorSlot(addr);
+    if (s < 0) return this.head;
+    const v = this.tree.valAt(s);
+    v.treeSlot = s;
     if (v.end > addr) {
       this.recent = v;
       return v;
@@ -245,7 +250,10 @@ export class VmaTree {
     v.next = hi;
     if (next) next.prev = hi;
     else this.tail = hi;
-    this.tree.set(hi.start, hi);
+    // right after v in the tree: without a search where v's slot is known and its leaf has room
+    const s = this.slotOf(v);
+    if (s >= 0) hi.treeSlot = this.tree.insertAfter(s, hi.start, hi);
+    else this.tree.set(hi.start, hi);
     this.onChange?.(hi.start, hi.end);
   }
 
@@ -254,7 +262,9 @@ export class VmaTree {
     this.gapAt = -1;
     if (this.recent === v) this.recent = null;
     this.onChange?.(v.start, v.end);
-    this.tree.delete(v.start);
+    const s = this.slotOf(v);
+    if (s >= 0) this.tree.deleteAt(s);
+    else this.tree.delete(v.start);
     // a gap ends at v's start only when something free lies right below it
     if ((v.prev ? v.prev.end : 0) < v.start) this.gaps.delete(v.start);
     if (gapAbove) this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0, v.next);
@@ -263,6 +273,11 @@ export class VmaTree {
     if (v.next) v.next.prev = v.prev;
     else this.tail = v.prev;
     v.prev = v.next = null;
+  }
+
+  /** v's slot in the B+tree, where the hint it carries is still good; else -1. */
+  private slotOf(v: Vma): number {
+    return this.tree.holds(v.treeSlot, v.start, v) ? v.treeSlot : -1;
   }
 
   /** Change a VMA's start (its key) in place; its order among the others must not change. */
@@ -277,7 +292,8 @@ export class VmaTree {
     if (start < v.start) {
       // growing down (a top-down mmap beside v): both keys move down in place
       this.index?.add(v, start, v.start);
-      this.tree.moveKeyDown(v.start, start);
+      const s = this.slotOf(v);
+      v.treeSlot = s >= 0 ? this.tree.moveKeyDownAt(s, start) : this.tree.moveDown(v.start, start);
       if (start <= below) this.gaps.delete(v.start);
       else if (gapSlot >= 0) this.gaps.moveKeyDownAt(gapSlot, start);
       else this.gaps.moveKeyDown(v.start, start);
@@ -286,7 +302,8 @@ export class VmaTree {
     }
     // shrinking from below: both keys move up in place (no VMA starts inside v)
     this.index?.clear(v, v.start, start);
-    this.tree.moveKeyUp(v.start, start);
+    const s = this.slotOf(v);
+    v.treeSlot = s >= 0 ? this.tree.moveKeyUpAt(s, start) : this.tree.moveUp(v.start, start);
     if (below < v.start) this.gaps.moveKeyUp(v.start, start);
     else if (below < start) this.gaps.set(start, v, below); // (a merge may have grown prev to start already)
     v.start = start;

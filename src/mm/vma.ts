@@ -108,6 +108,8 @@ export class Vma {
   anonName: string | null = null;
   /** The VMA tree's range-index id (range-index.ts); -1 outside a tree. */
   rangeId = -1;
+  /** Where the VMA tree's B+tree last had this VMA: a hint, checked before use (NumberBTree.holds). */
+  treeSlot = -1;
 
   constructor(
     public start: number,
