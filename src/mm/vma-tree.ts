@@ -39,8 +39,6 @@ export class VmaTree {
    */
   private gapAt = -1;
   private gapNext: Vma | null = null;
-  /** The gap's slot in `gaps`, good while gapAt is. */
-  private gapSlot = -1;
 
   constructor() {
     this.gaps.set(TOP, null, 0);
@@ -201,7 +199,10 @@ export class VmaTree {
     }
     v.end = start;
     this.linkAfter(v, hi);
-    this.setGap(end, start, hi);
+    // the hole's entry goes right after the gap below v, where v has one (no VMA starts between)
+    const g = this.gapSlotOf(v);
+    if (g >= 0) hi.gapSlot = this.gaps.insertAfter(g, end, hi, start);
+    else this.gaps.set(end, hi, start);
     if (!index && this.count >= INDEX_FROM) this.buildIndex();
   }
 
@@ -266,13 +267,24 @@ export class VmaTree {
     if (s >= 0) this.tree.deleteAt(s);
     else this.tree.delete(v.start);
     // a gap ends at v's start only when something free lies right below it
-    if ((v.prev ? v.prev.end : 0) < v.start) this.gaps.delete(v.start);
+    if ((v.prev ? v.prev.end : 0) < v.start) this.deleteGapBelow(v);
     if (gapAbove) this.setGap(v.next ? v.next.start : TOP, v.prev ? v.prev.end : 0, v.next);
     if (v.prev) v.prev.next = v.next;
     else this.head = v.next;
     if (v.next) v.next.prev = v.prev;
     else this.tail = v.prev;
     v.prev = v.next = null;
+  }
+
+  /** v's gap entry's slot in `gaps` (keyed by v's start), where its hint is still good; else -1. */
+  private gapSlotOf(v: Vma): number {
+    return this.gaps.holds(v.gapSlot, v.start, v) ? v.gapSlot : -1;
+  }
+
+  private deleteGapBelow(v: Vma): void {
+    const g = this.gapSlotOf(v);
+    if (g >= 0) this.gaps.deleteAt(g);
+    else this.gaps.delete(v.start);
   }
 
   /** v's slot in the B+tree, where the hint it carries is still good; else -1. */
@@ -284,8 +296,6 @@ export class VmaTree {
   setStart(v: Vma, start: number): void {
     if (v.start === start) return;
     this.recent = v;
-    // the gap below v, where the last gap search found it and nothing has changed since (an mmap)
-    const gapSlot = this.gapAt !== -1 && this.gapNext === v ? this.gapSlot : -1;
     this.gapAt = -1;
     this.onChange?.(Math.min(start, v.start), v.end);
     const below = v.prev ? v.prev.end : 0;
@@ -294,9 +304,12 @@ export class VmaTree {
       this.index?.add(v, start, v.start);
       const s = this.slotOf(v);
       v.treeSlot = s >= 0 ? this.tree.moveKeyDownAt(s, start) : this.tree.moveDown(v.start, start);
-      if (start <= below) this.gaps.delete(v.start);
-      else if (gapSlot >= 0) this.gaps.moveKeyDownAt(gapSlot, start);
-      else this.gaps.moveKeyDown(v.start, start);
+      if (start <= below) this.deleteGapBelow(v);
+      else {
+        // (an mmap's gap search left the slot of the gap it found with the VMA above it)
+        const g = this.gapSlotOf(v);
+        v.gapSlot = g >= 0 ? this.gaps.moveKeyDownAt(g, start) : this.gaps.moveDown(v.start, start);
+      }
       v.start = start;
       return;
     }
@@ -304,8 +317,10 @@ export class VmaTree {
     this.index?.clear(v, v.start, start);
     const s = this.slotOf(v);
     v.treeSlot = s >= 0 ? this.tree.moveKeyUpAt(s, start) : this.tree.moveUp(v.start, start);
-    if (below < v.start) this.gaps.moveKeyUp(v.start, start);
-    else if (below < start) this.gaps.set(start, v, below); // (a merge may have grown prev to start already)
+    if (below < v.start) {
+      const g = this.gapSlotOf(v);
+      v.gapSlot = g >= 0 ? this.gaps.moveKeyUpAt(g, start) : this.gaps.moveUp(v.start, start);
+    } else if (below < start) this.gaps.set(start, v, below); // (a merge may have grown prev to start already)
     v.start = start;
   }
 
@@ -328,8 +343,8 @@ export class VmaTree {
     const slot = this.gapSlotFor(len, low, high, align);
     if (slot < 0) return -1;
     this.gapAt = this.topFit(slot, len, high, align);
-    this.gapNext = this.gaps.valAt(slot);
-    this.gapSlot = slot;
+    const next = (this.gapNext = this.gaps.valAt(slot));
+    if (next) next.gapSlot = slot;
     return this.gapAt;
   }
 

@@ -110,6 +110,8 @@ export class Vma {
   rangeId = -1;
   /** Where the VMA tree's B+tree last had this VMA: a hint, checked before use (NumberBTree.holds). */
   treeSlot = -1;
+  /** The same for the entry of the free gap below it in the tree's gap index, when there is one. */
+  gapSlot = -1;
 
   constructor(
     public start: number,
