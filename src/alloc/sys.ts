@@ -92,14 +92,30 @@ export function smapsRollup(sys: Sys): Record<string, number> {
 }
 
 /**
- * A syscall an allocator can do without: its result, or null when the kernel refused it with an
- * errno (as C code checks for MAP_FAILED). Anything else (a bug) is not swallowed.
+ * mmap(2) as C code checks it: the address, or null when the kernel refused with an errno
+ * (MAP_FAILED). Anything else (a bug) is not swallowed. The call is written out rather than
+ * passed as a closure: V8 allocates a closure and its context on every call (half of what an
+ * mmap-per-object replay allocated).
  */
-export function trySys<T>(call: () => T): T | null {
+export function tryMmap(sys: Sys, addr: number, length: number, prot: number, flags: number): number | null {
   try {
-    return call();
+    return sys.mmap(addr, length, prot, flags);
   } catch (e) {
-    if (e instanceof Errno) return null;
-    throw e;
+    return refused(e);
   }
+}
+
+/** mremap(2) as C code checks it: the new address, or null when refused with an errno. */
+export function tryMremap(sys: Sys, oldAddr: number, oldLength: number, newLength: number, flags: number, newAddr = 0): number | null {
+  try {
+    return sys.mremap(oldAddr, oldLength, newLength, flags, newAddr);
+  } catch (e) {
+    return refused(e);
+  }
+}
+
+/** An errno is the caller's null; anything else goes on. */
+function refused(e: unknown): null {
+  if (e instanceof Errno) return null;
+  throw e;
 }

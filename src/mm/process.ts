@@ -130,23 +130,45 @@ export class Process {
       if (o.kind !== 'shmem') throw new Errno('ENODEV');
       file = o.file;
     }
-    return this.flushing(() => sysMmap(this.mm, addr, length, prot, flags, file, offset));
+    // (try/finally written out in the hot syscalls: a closure passed to flushing() is allocated on
+    // every call, with its context)
+    try {
+      return sysMmap(this.mm, addr, length, prot, flags, file, offset);
+    } finally {
+      this.mm.tlb.finish();
+    }
   }
 
   munmap(addr: number, length: number): void {
-    this.flushing(() => sysMunmap(this.mm, addr, length));
+    try {
+      sysMunmap(this.mm, addr, length);
+    } finally {
+      this.mm.tlb.finish();
+    }
   }
 
   mprotect(addr: number, length: number, prot: number): void {
-    this.flushing(() => sysMprotect(this.mm, addr, length, prot));
+    try {
+      sysMprotect(this.mm, addr, length, prot);
+    } finally {
+      this.mm.tlb.finish();
+    }
   }
 
   mremap(oldAddr: number, oldLength: number, newLength: number, flags = 0, newAddr = 0): number {
-    return this.flushing(() => sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr));
+    try {
+      return sysMremap(this.mm, oldAddr, oldLength, newLength, flags, newAddr);
+    } finally {
+      this.mm.tlb.finish();
+    }
   }
 
   madvise(addr: number, length: number, advice: number): void {
-    this.flushing(() => sysMadvise(this.mm, addr, length, advice));
+    try {
+      sysMadvise(this.mm, addr, length, advice);
+    } finally {
+      this.mm.tlb.finish();
+    }
   }
 
   /** brk(2): returns the new break, or the old one when it could not move. */

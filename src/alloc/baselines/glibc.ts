@@ -9,7 +9,7 @@ import { AddressMap, NumberMap } from '../address-map.js';
 import { NumberBTree } from '../../mm/btree.js';
 import { MADV_DONTNEED, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
-import { type Sys, trySys } from '../sys.js';
+import { type Sys, tryMmap, tryMremap } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
 import { alignedAllocRefused, callocSize, ptrArg, reallocRefused, sizeArg, TOO_LARGE } from '../c-args.js';
 import { callocVia, overAligned } from './common.js';
@@ -162,7 +162,7 @@ export class GlibcArena implements Allocator {
   private growHeap(nb: number): boolean {
     if (!this.heapStart) {
       // new_heap: a HEAP_MAX-aligned reservation, carved out of one twice as large
-      const raw = trySys(() => this.sys.mmap(0, 2 * HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE));
+      const raw = tryMmap(this.sys, 0, 2 * HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
       if (raw === null) return false;
       const base = Math.ceil(raw / HEAP_MAX) * HEAP_MAX;
       if (base > raw) this.sys.munmap(raw, base - raw);
@@ -286,7 +286,7 @@ export class GlibcArena implements Allocator {
 
   private mmapChunk(n: number, nb: number): number {
     const len = Math.ceil((nb + SIZE_SZ) / PAGE) * PAGE;
-    const base = trySys(() => this.sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS));
+    const base = tryMmap(this.sys, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (base === null) return 0;
     if (this.thp) this.sys.madvise(base, len, MADV_HUGEPAGE);
     const p = base + 16;
@@ -407,7 +407,7 @@ export class GlibcArena implements Allocator {
         return ptr;
       }
       // mremap_chunk; when the kernel refuses, glibc falls back to malloc, copy and free below
-      const base = nb >= this.mmapThreshold || n > info.req ? tryMremap(this.sys, ptr - 16, info.size, len) : -1;
+      const base = nb >= this.mmapThreshold || n > info.req ? (tryMremap(this.sys, ptr - 16, info.size, len, MREMAP_MAYMOVE) ?? -1) : -1;
       if (base >= 0) {
         this.mmapUsed.delete(ptr);
         this.mmapUsed.set(base + 16, { size: len, req: n });
@@ -432,11 +432,6 @@ export class GlibcArena implements Allocator {
     this.free(ptr);
     return q;
   }
-}
-
-/** mremap(MREMAP_MAYMOVE) of a mapping, or -1 when the kernel refuses it (its errno). */
-function tryMremap(sys: Sys, addr: number, oldLen: number, newLen: number): number {
-  return trySys(() => sys.mremap(addr, oldLen, newLen, MREMAP_MAYMOVE)) ?? -1;
 }
 
 export interface GlibcThreadOptions extends GlibcOptions {

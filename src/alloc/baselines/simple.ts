@@ -3,7 +3,7 @@
 // 2 MiB super pages, made with mprotect: the alternating rw/--- VMAs of a browser heap.
 import { Errno, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PAGE } from '../../mm/uapi.js';
 import type { Allocator } from '../allocator.js';
-import { type Sys, trySys } from '../sys.js';
+import { type Sys, tryMmap, tryMremap } from '../sys.js';
 import { HeapError } from '../malloc/errors.js';
 import { CLASS_SIZES, SMALL_MAX, sizeClass } from '../malloc/size-classes.js';
 import { alignedAllocRefused, callocSize, reallocRefused, sizeArg, TOO_LARGE } from '../c-args.js';
@@ -40,7 +40,7 @@ export class MmapPerObject implements Allocator {
 
   malloc(n: number): number {
     if (sizeArg('malloc', 'size', n) === TOO_LARGE) return 0;
-    const p = trySys(() => this.sys.mmap(0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    const p = tryMmap(this.sys, 0, Math.max(n, 1), RW, MAP_PRIVATE | MAP_ANONYMOUS);
     if (p === null) return 0;
     this.live.set(p, n);
     this.liveBytes += n;
@@ -80,7 +80,7 @@ export class MmapPerObject implements Allocator {
     const old = this.live.get(p);
     if (p && n && old !== undefined) {
       // mremap may move the mapping: pages move, bytes are not copied; a refused one is NULL
-      const q = trySys(() => this.sys.mremap(p, Math.max(old, 1), n, MREMAP_MAYMOVE));
+      const q = tryMremap(this.sys, p, Math.max(old, 1), n, MREMAP_MAYMOVE);
       if (q === null) return 0;
       this.live.delete(p);
       this.live.set(q, n);
@@ -237,10 +237,10 @@ export class GuardedMalloc implements Allocator {
       o.size = n;
       return p;
     }
-    const base = trySys(() => this.sys.mmap(0, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE));
+    const base = tryMmap(this.sys, 0, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
     if (base === null) return 0;
     const q = base + PAGE;
-    if (trySys(() => this.sys.mremap(p, o.len, o.len, MREMAP_MAYMOVE | MREMAP_FIXED, q)) === null) {
+    if (tryMremap(this.sys, p, o.len, o.len, MREMAP_MAYMOVE | MREMAP_FIXED, q) === null) {
       this.sys.munmap(base, len + 2 * PAGE);
       return 0;
     }
