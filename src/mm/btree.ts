@@ -32,10 +32,13 @@ export class NumberBTree<V> {
   size = 0;
 
   constructor() {
-    // V8 compiles a field that was never reassigned as a constant: the first grow() of any tree
-    // would then deoptimize every function using one (code dependencies), in the middle of a run.
-    // Reassigned here, before anything is optimized, the arrays are plain fields from the start.
-    this.resize(this.cap);
+    // V8 compiles a field that was never reassigned as a constant: the first grow() of any tree,
+    // or the first root split, would then deoptimize every function using one (code
+    // dependencies), in the middle of a run. Given a second value here, before anything is
+    // optimized, these are plain fields from the start.
+    this.cap = 8;
+    this.resize(16);
+    this.root = this.head = this.tail = NONE;
     this.root = this.head = this.tail = this.newNode(true);
   }
 
