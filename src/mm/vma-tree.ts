@@ -9,8 +9,9 @@ import type { Vma } from './vma.js';
  * The VMA count from which find() goes through the radix index, and the count under which it
  * stops. Measured: with the vmacache answering most finds, a B+tree floor is cheaper overall than
  * keeping the index up to date on every VMA change up to tens of thousands of VMAs (python x mmap,
- * 19k VMAs at peak, 0.94x without the index); at 65,000 the index keeps find_vma within 2x of its
- * time at 100 VMAs (bench/mm.bench.ts), which the B+tree's deeper descent does not.
+ * 19k VMAs at peak: 0.91x of its time with the index from 2,048, tools/ab-replay); at 65,000 the
+ * index keeps find_vma within 2x of its time at 100 VMAs (bench/mm.bench.ts), which the B+tree's
+ * deeper descent does not.
  */
 export const INDEX_FROM = 32768;
 export const INDEX_UNTIL = 16384;
