@@ -85,4 +85,15 @@ describe.skipIf(!existsSync(AB))('tools/ab-replay input', () => {
       expect(r.stderr).toContain(msg);
     }
   });
+
+  it.skipIf(!existsSync(join(import.meta.dirname, '../../shared/traces/data/sqlite.trace.gz')))('times each build in its own processes and prints both medians and their ratios', () => {
+    // (the flag, which the children inherit, keeps Node 20 from deadlocking at exit: nodejs/node#54918)
+    const r = spawnSync(process.execPath, ['--no-concurrent-recompilation', AB, 'mmap', 'sqlite', '2', DIST, DIST, '20000'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    // two runs of each build, a first replay and a second for each
+    for (const l of lines.slice(0, 2)) expect(l).toMatch(/: first replay median \d+ ms \(\d+ \d+\), second \d+ ms \(\d+ \d+\)$/);
+    expect(lines[2]).toMatch(/^B\/A of the medians: first replay \d+\.\d{3}, second \d+\.\d{3}$/);
+  });
 });

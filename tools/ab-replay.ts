@@ -76,7 +76,8 @@ if (process.argv[2] === CHILD) {
     for (const i of r % 2 ? [1, 0] : [0, 1]) {
       // (a child that printed its times but hangs at exit — Node 20's nodejs/node#54918 — is killed
       // after 10 minutes and its times kept)
-      const p = spawnSync(process.execPath, [import.meta.filename, CHILD, dists[i], allocator, trace, String(limit)], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000, killSignal: 'SIGKILL' });
+      // (the children run with this process's node flags)
+      const p = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, CHILD, dists[i], allocator, trace, String(limit)], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000, killSignal: 'SIGKILL' });
       if (p.status !== 0 && !p.stdout.startsWith('{')) {
         console.error(`ab-replay: the run of ${dists[i]} failed (${p.signal ?? `exit ${p.status}`}):\n${p.stderr}`);
         process.exit(1);
