@@ -1,8 +1,9 @@
 // A radix tree over page numbers that answers "which range holds this address?" in a fixed
 // number of steps, however many ranges there are. The VMA tree (vma-tree.ts) keeps it beside its
-// B+tree so find() costs the same at 100 VMAs as at 65,000: a comparison search needs
-// log2(65,000) / log2(100) = 2.4 times the comparisons, and its cache misses grow with the tree,
-// while this walk reads at most six 64-entry nodes whatever the count.
+// B+tree once there are many VMAs (INDEX_FROM), so find() costs the same at 100 VMAs as at
+// 65,000: a comparison search needs log2(65,000) / log2(100) = 2.4 times the comparisons, and its
+// cache misses grow with the tree, while this walk reads at most six 64-entry nodes whatever the
+// count.
 //
 // Layout: nodes of 64 Int32 slots in one pool. A slot holds 0 (nothing there), a positive
 // child node number, or -(id + 1): the whole span under that slot belongs to range `id`. A range
