@@ -91,9 +91,10 @@ describe.skipIf(!existsSync(AB))('tools/ab-replay input', () => {
     const r = spawnSync(process.execPath, ['--no-concurrent-recompilation', AB, 'mmap', 'sqlite', '2', DIST, DIST, '20000'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     // two runs of each build, a first replay and a second for each
     for (const l of lines.slice(0, 2)) expect(l).toMatch(/: first replay median \d+ ms \(\d+ \d+\), second \d+ ms \(\d+ \d+\)$/);
     expect(lines[2]).toMatch(/^B\/A of the medians: first replay \d+\.\d{3}, second \d+\.\d{3}$/);
+    expect(lines[3]).toMatch(/^B\/A round by round: first replay median \d+\.\d{3}, [\d.]+-[\d.]+; second median \d+\.\d{3}, [\d.]+-[\d.]+$/);
   });
 });

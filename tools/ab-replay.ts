@@ -9,9 +9,10 @@
 // Each round runs both builds (in turn order, then reversed, against position bias), each in its
 // own process: the process decodes the trace (EVENTS keeps only its first events), then replays it
 // twice, and reports the first replay (JIT warm-up included, as a CLI run has it) and the second.
-// Prints each build's medians and the ratios B/A of the medians. One process per run, not both
-// builds in one: two copies of one build loaded side by side in one process ran 8% apart, round
-// after round (each copy's code compiled differently), which hid the changes being measured.
+// Prints each build's medians, the ratios B/A of the medians, and the ratios round by round. One
+// process per run, not both builds in one: two copies of one build loaded side by side in one
+// process ran 8% apart, round after round (each copy's code compiled differently), which hid the
+// changes being measured.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -95,4 +96,8 @@ if (process.argv[2] === CHILD) {
     console.log(`${dists[i]}: first replay median ${med[i].first.toFixed(0)} ms (${fmt(runs[i].map((x) => x.first))}), second ${med[i].warm.toFixed(0)} ms (${fmt(runs[i].map((x) => x.warm))})`);
   }
   console.log(`B/A of the medians: first replay ${(med[1].first / med[0].first).toFixed(3)}, second ${(med[1].warm / med[0].warm).toFixed(3)}`);
+  // the two runs of a round are minutes apart at most: their ratio sees less of the drift
+  const paired = (k: 'first' | 'warm') => runs[1].map((b, r) => b[k] / runs[0][r][k]);
+  const span = (a: number[]) => `median ${median(a).toFixed(3)}, ${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}`;
+  console.log(`B/A round by round: first replay ${span(paired('first'))}; second ${span(paired('warm'))}`);
 }
