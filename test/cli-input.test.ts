@@ -78,6 +78,7 @@ describe.skipIf(!existsSync(AB))('tools/ab-replay input', () => {
       [['mmap', 'sqlite', '3', DIST, DIST, 'x'], "EVENTS must be a positive number, not 'x'"],
       [['mmap', 'sqlite', '1', DIST, DIST], 'usage: ab-replay'],
       [['mmap', 'sqlite', '3', DIST], 'usage: ab-replay'],
+      [['--child', '/nonexistent', 'mmap', 'sqlite', '10'], 'usage: ab-replay'],
     ];
     for (const [args, msg] of cases) {
       const r = spawnSync(process.execPath, ['--no-concurrent-recompilation', AB, ...args], { encoding: 'utf8', timeout: 60_000 });

@@ -48,7 +48,8 @@ async function child(dist: string, allocator: string, trace: string, limit: numb
   console.log(JSON.stringify({ first: times[0], warm: times[1] }));
 }
 
-if (process.argv[2] === CHILD) {
+// (the child's arguments come from the parent; a hand-typed `--child` without them gets the usage)
+if (process.argv[2] === CHILD && process.argv.length === 7 && existsSync(`${process.argv[3]}/src/experiment/run.js`)) {
   const [dist, allocator, trace, limit] = process.argv.slice(3);
   await child(dist, allocator, trace, Number(limit));
 } else {

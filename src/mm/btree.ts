@@ -246,14 +246,10 @@ export class NumberBTree<V> {
   /**
    * Give the entry at key `from` the smaller key `to`, in place: no key may lie in [to, from)
    * (the entry keeps its place in the order). Separators above it that were larger than `to`
-   * become `to`, so every search still finds it. Returns whether `from` was there.
+   * become `to`, so every search still finds it. Returns the entry's slot, or -1 when `from` was
+   * not there.
    */
-  moveKeyDown(from: number, to: number): boolean {
-    return this.moveDown(from, to) >= 0;
-  }
-
-  /** moveKeyDown, answering the entry's slot (-1 when `from` was not there). */
-  moveDown(from: number, to: number): number {
+  moveKeyDown(from: number, to: number): number {
     const slot = this.exactSlotWithPath(from);
     if (slot < 0) return NONE;
     this.keys[slot] = to;
@@ -270,7 +266,7 @@ export class NumberBTree<V> {
    * minimum, so no separator names it and the key changes where it is. Returns the slot.
    */
   moveKeyDownAt(slot: number, to: number): number {
-    if (slot % SLOTS === 0) return this.moveDown(this.keys[slot], to);
+    if (slot % SLOTS === 0) return this.moveKeyDown(this.keys[slot], to);
     this.keys[slot] = to;
     return slot;
   }
@@ -280,15 +276,10 @@ export class NumberBTree<V> {
    * A separator to the right of the path that is not above `to` — a stale one: a delete leaves
    * a subtree's separator at its old minimum — would send searches for `to` the wrong way, so the
    * lowest level with a right neighbour has that neighbour's separator set to its true minimum
-   * (every separator further up and right is above that minimum already). Returns whether `from`
-   * was there.
+   * (every separator further up and right is above that minimum already). Returns the entry's
+   * slot, or -1 when `from` was not there.
    */
-  moveKeyUp(from: number, to: number): boolean {
-    return this.moveUp(from, to) >= 0;
-  }
-
-  /** moveKeyUp, answering the entry's slot (-1 when `from` was not there). */
-  moveUp(from: number, to: number): number {
+  moveKeyUp(from: number, to: number): number {
     const slot = this.exactSlotWithPath(from);
     if (slot < 0) return NONE;
     this.keys[slot] = to;
@@ -311,7 +302,7 @@ export class NumberBTree<V> {
    */
   moveKeyUpAt(slot: number, to: number): number {
     const node = Math.floor(slot / SLOTS);
-    if (slot - node * SLOTS === this.count[node] - 1) return this.moveUp(this.keys[slot], to);
+    if (slot - node * SLOTS === this.count[node] - 1) return this.moveKeyUp(this.keys[slot], to);
     this.keys[slot] = to;
     return slot;
   }

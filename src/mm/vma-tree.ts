@@ -304,12 +304,12 @@ export class VmaTree {
       // growing down (a top-down mmap beside v): both keys move down in place
       this.index?.add(v, start, v.start);
       const s = this.slotOf(v);
-      v.treeSlot = s >= 0 ? this.tree.moveKeyDownAt(s, start) : this.tree.moveDown(v.start, start);
+      v.treeSlot = s >= 0 ? this.tree.moveKeyDownAt(s, start) : this.tree.moveKeyDown(v.start, start);
       if (start <= below) this.deleteGapBelow(v);
       else {
         // (an mmap's gap search left the slot of the gap it found with the VMA above it)
         const g = this.gapSlotOf(v);
-        v.gapSlot = g >= 0 ? this.gaps.moveKeyDownAt(g, start) : this.gaps.moveDown(v.start, start);
+        v.gapSlot = g >= 0 ? this.gaps.moveKeyDownAt(g, start) : this.gaps.moveKeyDown(v.start, start);
       }
       v.start = start;
       return;
@@ -317,10 +317,10 @@ export class VmaTree {
     // shrinking from below: both keys move up in place (no VMA starts inside v)
     this.index?.clear(v, v.start, start);
     const s = this.slotOf(v);
-    v.treeSlot = s >= 0 ? this.tree.moveKeyUpAt(s, start) : this.tree.moveUp(v.start, start);
+    v.treeSlot = s >= 0 ? this.tree.moveKeyUpAt(s, start) : this.tree.moveKeyUp(v.start, start);
     if (below < v.start) {
       const g = this.gapSlotOf(v);
-      v.gapSlot = g >= 0 ? this.gaps.moveKeyUpAt(g, start) : this.gaps.moveUp(v.start, start);
+      v.gapSlot = g >= 0 ? this.gaps.moveKeyUpAt(g, start) : this.gaps.moveKeyUp(v.start, start);
     } else if (below < start) this.gaps.set(start, v, below); // (a merge may have grown prev to start already)
     v.start = start;
   }
